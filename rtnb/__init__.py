@@ -1,0 +1,1 @@
+"""rtnb: realtime voice agents in Jupyter."""

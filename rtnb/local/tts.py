@@ -1,0 +1,166 @@
+"""Offline text-to-speech with espeak-ng, loaded through ctypes.
+
+espeak-ng keeps its state (current voice, parameters, synth callback) in process globals, so every
+call goes through one module lock and the library is initialised lazily, once. Audio comes out
+at espeak's native 22 050 Hz and is resampled to the 24 kHz PCM16 of the Realtime API.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import re
+import threading
+from collections.abc import Iterator
+
+import espeakng_loader
+import numpy as np
+
+from rtnb.protocol.audio import SAMPLE_RATE, resample, to_bytes, to_int16
+
+__all__ = ["VOICES", "split_sentences", "synthesize", "synthesize_sentences"]
+
+VOICES: dict[str, str] = {
+    "alloy": "en-us+m3",
+    "ash": "en-us+m1",
+    "ballad": "en-us+m7",
+    "coral": "en-us+f2",
+    "echo": "en-us+m2",
+    "sage": "en-us+f4",
+    "shimmer": "en-us+f1",
+    "verse": "en-us+m4",
+    "marin": "en-us+f3",
+    "cedar": "en-us+m6",
+}
+"""OpenAI Realtime voice names mapped to espeak-ng voice variants."""
+
+_AUDIO_OUTPUT_SYNCHRONOUS = 2
+_INITIALIZE_DONT_EXIT = 0x8000  # otherwise espeak-ng calls exit() when its data is missing
+_POS_CHARACTER = 1
+_CHARS_UTF8 = 1
+_PARAM_RATE = 1
+_DEFAULT_WPM = 175
+_MIN_WPM, _MAX_WPM = 80, 450
+
+_MAX_EDGE_SILENCE_MS = 50
+_SILENCE_LEVEL = 64  # int16 amplitude below which a sample counts as silence
+
+_SynthCallback = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p
+)
+
+_lock = threading.Lock()
+_lib: ctypes.CDLL | None = None
+_native_rate = 0
+_chunks: list[bytes] = []
+
+
+def _on_samples(wav: ctypes._Pointer[ctypes.c_short], n_samples: int, _events: int | None) -> int:
+    if wav and n_samples > 0:
+        _chunks.append(ctypes.string_at(wav, n_samples * 2))
+    return 0  # keep synthesising
+
+
+_callback = _SynthCallback(_on_samples)  # module-level so ctypes never frees it
+
+
+def _library() -> ctypes.CDLL:
+    """Load and initialise espeak-ng once; the caller must hold ``_lock``."""
+    global _lib, _native_rate
+    if _lib is not None:
+        return _lib
+    lib = ctypes.CDLL(espeakng_loader.get_library_path())
+    lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+    lib.espeak_Initialize.restype = ctypes.c_int
+    lib.espeak_SetSynthCallback.argtypes = [_SynthCallback]
+    lib.espeak_SetSynthCallback.restype = None
+    lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+    lib.espeak_SetVoiceByName.restype = ctypes.c_int
+    lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+    lib.espeak_SetParameter.restype = ctypes.c_int
+    lib.espeak_Synth.argtypes = [
+        ctypes.c_char_p,
+        ctypes.c_size_t,
+        ctypes.c_uint,
+        ctypes.c_int,
+        ctypes.c_uint,
+        ctypes.c_uint,
+        ctypes.c_void_p,
+        ctypes.c_void_p,
+    ]
+    lib.espeak_Synth.restype = ctypes.c_int
+    data_path = espeakng_loader.get_data_path().encode()
+    rate = lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data_path, _INITIALIZE_DONT_EXIT)
+    if rate <= 0:
+        raise RuntimeError(f"espeak-ng failed to initialise with data at {data_path.decode()}")
+    lib.espeak_SetSynthCallback(_callback)
+    _lib, _native_rate = lib, rate
+    return lib
+
+
+def _espeak_voice(voice: str) -> str:
+    return VOICES.get(voice.lower(), voice)
+
+
+def _trim(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Cut leading and trailing silence down to at most ``_MAX_EDGE_SILENCE_MS``."""
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > _SILENCE_LEVEL)
+    if loud.size == 0:
+        return samples[:0]
+    keep = sample_rate * _MAX_EDGE_SILENCE_MS // 1000
+    return samples[max(0, loud[0] - keep) : loud[-1] + 1 + keep]
+
+
+def synthesize(text: str, *, voice: str = "alloy", speed: float = 1.0) -> bytes:
+    """Speak ``text`` and return PCM16 mono audio at 24 kHz.
+
+    ``voice`` is an OpenAI Realtime voice name (see :data:`VOICES`) or any espeak-ng voice name
+    such as ``"en-us+f3"``; an unknown voice raises :class:`ValueError`. ``speed`` scales the
+    speaking rate (1.0 is espeak's default 175 words a minute). Blank text gives ``b""``.
+    Safe to call from several threads: calls are serialised.
+    """
+    if not text.strip():
+        return b""
+    if speed <= 0:
+        raise ValueError(f"speed must be positive, got {speed}")
+    name = _espeak_voice(voice)
+    wpm = min(_MAX_WPM, max(_MIN_WPM, round(_DEFAULT_WPM * speed)))
+    encoded = text.encode("utf-8")
+    with _lock:
+        lib = _library()
+        if lib.espeak_SetVoiceByName(name.encode("utf-8")) != 0:
+            raise ValueError(f"unknown voice {voice!r}")
+        lib.espeak_SetParameter(_PARAM_RATE, wpm, 0)
+        _chunks.clear()
+        try:
+            err = lib.espeak_Synth(
+                encoded, len(encoded) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None
+            )
+            pcm = b"".join(_chunks)
+        finally:
+            _chunks.clear()
+        native_rate = _native_rate
+    if err != 0:
+        raise RuntimeError(f"espeak-ng synthesis failed with error {err}")
+    samples = _trim(to_int16(pcm), native_rate)
+    return to_bytes(resample(samples, native_rate, SAMPLE_RATE))
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split text into sentences at ``.``, ``!``, ``?``, ``;`` followed by space, and newlines."""
+    return [part.strip() for part in _SENTENCE_END.split(text) if part.strip()]
+
+
+def synthesize_sentences(
+    text: str, *, voice: str = "alloy", speed: float = 1.0
+) -> Iterator[tuple[str, bytes]]:
+    """Yield ``(sentence, pcm16)`` per sentence so the first one can be streamed early.
+
+    Arguments are as for :func:`synthesize`. Sentences that make no sound are skipped.
+    """
+    for sentence in split_sentences(text):
+        pcm = synthesize(sentence, voice=voice, speed=speed)
+        if pcm:
+            yield sentence, pcm

@@ -1,0 +1,207 @@
+"""Encoding and decoding of OpenAI Realtime API (GA) events.
+
+Events travel as JSON objects with a ``type`` field. On the hot path they stay plain ``dict``s:
+decoding parses JSON, checks that ``type`` is known and that the fields each type requires are
+present, and hands the dict on for dispatch. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from collections.abc import Mapping
+from typing import Any
+
+Event = dict[str, Any]
+"""A decoded wire event: a JSON object with at least a ``type``."""
+
+# Required fields of each event, taken from the GA schema (``event_id`` is implied on server
+# events and optional on client events).
+CLIENT_EVENT_FIELDS: dict[str, tuple[str, ...]] = {
+    "session.update": ("session",),
+    "input_audio_buffer.append": ("audio",),
+    "input_audio_buffer.commit": (),
+    "input_audio_buffer.clear": (),
+    "conversation.item.create": ("item",),
+    "conversation.item.delete": ("item_id",),
+    "conversation.item.retrieve": ("item_id",),
+    "conversation.item.truncate": ("item_id", "content_index", "audio_end_ms"),
+    "response.create": (),
+    "response.cancel": (),
+    "output_audio_buffer.clear": (),
+}
+
+_RESPONSE_PART = ("response_id", "item_id", "output_index", "content_index")
+
+SERVER_EVENT_FIELDS: dict[str, tuple[str, ...]] = {
+    "session.created": ("session",),
+    "session.updated": ("session",),
+    "error": ("error",),
+    "rate_limits.updated": ("rate_limits",),
+    "conversation.created": ("conversation",),
+    "conversation.item.added": ("item",),
+    "conversation.item.created": ("item",),
+    "conversation.item.deleted": ("item_id",),
+    "conversation.item.done": ("item",),
+    "conversation.item.retrieved": ("item",),
+    "conversation.item.truncated": ("item_id", "content_index", "audio_end_ms"),
+    "conversation.item.input_audio_transcription.completed": (
+        "item_id",
+        "content_index",
+        "transcript",
+    ),
+    "conversation.item.input_audio_transcription.delta": ("item_id",),
+    "conversation.item.input_audio_transcription.failed": ("item_id", "content_index", "error"),
+    "conversation.item.input_audio_transcription.segment": ("item_id", "content_index", "text"),
+    "input_audio_buffer.cleared": (),
+    "input_audio_buffer.committed": ("item_id",),
+    "input_audio_buffer.speech_started": ("audio_start_ms", "item_id"),
+    "input_audio_buffer.speech_stopped": ("audio_end_ms", "item_id"),
+    "input_audio_buffer.timeout_triggered": ("audio_start_ms", "audio_end_ms", "item_id"),
+    "input_audio_buffer.dtmf_event_received": ("event", "received_at"),
+    "output_audio_buffer.started": ("response_id",),
+    "output_audio_buffer.stopped": ("response_id",),
+    "output_audio_buffer.cleared": ("response_id",),
+    "response.created": ("response",),
+    "response.done": ("response",),
+    "response.output_item.added": ("response_id", "output_index", "item"),
+    "response.output_item.done": ("response_id", "output_index", "item"),
+    "response.content_part.added": (*_RESPONSE_PART, "part"),
+    "response.content_part.done": (*_RESPONSE_PART, "part"),
+    "response.output_text.delta": (*_RESPONSE_PART, "delta"),
+    "response.output_text.done": (*_RESPONSE_PART, "text"),
+    "response.output_audio.delta": (*_RESPONSE_PART, "delta"),
+    "response.output_audio.done": _RESPONSE_PART,
+    "response.output_audio_transcript.delta": (*_RESPONSE_PART, "delta"),
+    "response.output_audio_transcript.done": (*_RESPONSE_PART, "transcript"),
+    "response.function_call_arguments.delta": (
+        "response_id",
+        "item_id",
+        "output_index",
+        "call_id",
+        "delta",
+    ),
+    "response.function_call_arguments.done": (
+        "response_id",
+        "item_id",
+        "output_index",
+        "call_id",
+        "name",
+        "arguments",
+    ),
+    "response.mcp_call_arguments.delta": ("response_id", "item_id", "output_index", "delta"),
+    "response.mcp_call_arguments.done": ("response_id", "item_id", "output_index", "arguments"),
+    "response.mcp_call.in_progress": ("item_id", "output_index"),
+    "response.mcp_call.completed": ("item_id", "output_index"),
+    "response.mcp_call.failed": ("item_id", "output_index"),
+    "mcp_list_tools.in_progress": ("item_id",),
+    "mcp_list_tools.completed": ("item_id",),
+    "mcp_list_tools.failed": ("item_id",),
+}
+
+CLIENT_EVENT_TYPES = frozenset(CLIENT_EVENT_FIELDS)
+SERVER_EVENT_TYPES = frozenset(SERVER_EVENT_FIELDS)
+
+
+class ProtocolError(ValueError):
+    """A wire event that cannot be accepted.
+
+    ``code`` and ``param`` follow the Realtime ``error`` event: ``param`` names the offending
+    field, ``event_id`` the client event that caused it (when known).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "invalid_value",
+        param: str | None = None,
+        event_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.param = param
+        self.event_id = event_id
+
+
+def _decode(data: str | bytes, fields: Mapping[str, tuple[str, ...]], side: str) -> Event:
+    try:
+        event = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ProtocolError(f"message is not valid JSON: {exc}", code="invalid_json") from exc
+    if not isinstance(event, dict):
+        raise ProtocolError("message must be a JSON object", code="invalid_json")
+    return check_event(event, fields, side)
+
+
+def check_event(event: Event, fields: Mapping[str, tuple[str, ...]], side: str) -> Event:
+    """Check ``type`` and required fields of a decoded event; return it unchanged."""
+    event_id = event.get("event_id") if isinstance(event.get("event_id"), str) else None
+    kind = event.get("type")
+    if not isinstance(kind, str):
+        raise ProtocolError(
+            "the 'type' field is missing or not a string",
+            code="missing_required_parameter",
+            param="type",
+            event_id=event_id,
+        )
+    required = fields.get(kind)
+    if required is None:
+        raise ProtocolError(
+            f"unknown {side} event type {kind!r}",
+            code="invalid_value",
+            param="type",
+            event_id=event_id,
+        )
+    for name in required:
+        if name not in event:
+            raise ProtocolError(
+                f"{kind}: missing required parameter '{name}'",
+                code="missing_required_parameter",
+                param=name,
+                event_id=event_id,
+            )
+    return event
+
+
+def decode_client_event(data: str | bytes) -> Event:
+    """Parse a client event (what a server receives); raise :class:`ProtocolError` if invalid."""
+    return _decode(data, CLIENT_EVENT_FIELDS, "client")
+
+
+def decode_server_event(data: str | bytes) -> Event:
+    """Parse a server event (what a client receives); raise :class:`ProtocolError` if invalid."""
+    return _decode(data, SERVER_EVENT_FIELDS, "server")
+
+
+def encode(event: Mapping[str, Any]) -> str:
+    """Serialise an event as compact JSON text."""
+    return json.dumps(event, separators=(",", ":"), ensure_ascii=False)
+
+
+_counter = itertools.count(1)
+_prefix = os.urandom(4).hex()
+
+
+def new_id(prefix: str) -> str:
+    """A unique id such as ``event_1a2b3c4d0007`` (prefixes follow the API: event, item, resp...)."""
+    return f"{prefix}_{_prefix}{next(_counter):06d}"
+
+
+def error_event(error: ProtocolError | str, *, error_type: str = "invalid_request_error") -> Event:
+    """Build a server ``error`` event from a :class:`ProtocolError` or a message."""
+    if isinstance(error, str):
+        error = ProtocolError(error)
+    return {
+        "type": "error",
+        "event_id": new_id("event"),
+        "error": {
+            "type": error_type,
+            "code": error.code,
+            "message": error.message,
+            "param": error.param,
+            "event_id": error.event_id,
+        },
+    }
