@@ -186,7 +186,7 @@ _prefix = os.urandom(4).hex()
 
 
 def new_id(prefix: str) -> str:
-    """A unique id such as ``event_1a2b3c4d0007`` (prefixes follow the API: event, item, resp...)."""
+    """A unique id such as ``event_1a2b3c4d0007`` (prefixes as in the API: event, item, resp)."""
     return f"{prefix}_{_prefix}{next(_counter):06d}"
 
 

@@ -24,7 +24,7 @@ class ResponseGate:
 
     @property
     def busy(self) -> bool:
-        """True while a response is active or a ``response.create`` awaits its ``response.created``."""
+        """True while a response is active or a ``response.create`` awaits ``response.created``."""
         return self.active_response_id is not None or self._awaiting is not None
 
     @property
