@@ -16,8 +16,12 @@ from typing import Any
 Event = dict[str, Any]
 """A decoded wire event: a JSON object with at least a ``type``."""
 
-# Required fields of each event, taken from the GA schema (``event_id`` is implied on server
-# events and optional on client events).
+# Required fields of each event, taken from the GA schema (the ``openai`` package's
+# ``RealtimeServerEvent``/``RealtimeClientEvent``; ``tests/protocol/test_events.py`` checks the
+# tables against it). ``type`` is checked separately. ``event_id`` is left out on purpose: it is
+# optional on client events, required by the schema on every server event except
+# ``input_audio_buffer.dtmf_event_received``, and dispatch never needs it, so a server event
+# without one is still accepted.
 CLIENT_EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     "session.update": ("session",),
     "input_audio_buffer.append": ("audio",),
@@ -50,10 +54,19 @@ SERVER_EVENT_FIELDS: dict[str, tuple[str, ...]] = {
         "item_id",
         "content_index",
         "transcript",
+        "usage",
     ),
     "conversation.item.input_audio_transcription.delta": ("item_id",),
     "conversation.item.input_audio_transcription.failed": ("item_id", "content_index", "error"),
-    "conversation.item.input_audio_transcription.segment": ("item_id", "content_index", "text"),
+    "conversation.item.input_audio_transcription.segment": (
+        "id",
+        "item_id",
+        "content_index",
+        "text",
+        "speaker",
+        "start",
+        "end",
+    ),
     "input_audio_buffer.cleared": (),
     "input_audio_buffer.committed": ("item_id",),
     "input_audio_buffer.speech_started": ("audio_start_ms", "item_id"),
