@@ -132,9 +132,11 @@ def build_session_config(
         if not isinstance(nested, Mapping):
             raise ConfigError("audio", "expected an object with 'input' and/or 'output'")
         deep_merge(audio, nested)
-    for side in ("input", "output"):
-        if "format" in audio[side]:
-            audio[side]["format"] = audio_format(audio[side]["format"], f"audio.{side}.format")
+    # A format replaces the default as a whole: merging would leak pcm's ``rate`` into G.711.
+    for side, legacy in (("input", legacy_input), ("output", legacy_output)):
+        chosen = ((nested or {}).get(side) or {}).get("format", legacy.get("format"))
+        if chosen is not None:
+            audio[side]["format"] = audio_format(chosen, f"audio.{side}.format")
 
     session: dict[str, Any] = {"type": "realtime"}
     if config.get("model", model) is not None:

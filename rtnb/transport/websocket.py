@@ -6,7 +6,7 @@ import inspect
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
@@ -50,6 +50,11 @@ async def resolve_api_key(api_key: ApiKey | None) -> str | None:
     return value
 
 
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
 class WebSocketTransport:
     """Sends client events and yields server events over one WebSocket connection.
 
@@ -88,6 +93,8 @@ class WebSocketTransport:
                 max_size=MAX_MESSAGE_BYTES,
                 open_timeout=20,
                 compression=None,
+                # An HTTP(S)_PROXY in the environment must not capture loopback connections.
+                proxy=None if _is_loopback(self.url) else True,
             )
         except (OSError, websockets.exceptions.WebSocketException) as exc:
             # The message never carries the key: only the URL and the error's class/text.

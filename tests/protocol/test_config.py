@@ -133,11 +133,6 @@ def test_ga_format_names_as_strings() -> None:
     assert session["audio"]["input"]["format"] == PCM
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="config.py deep-merges a G.711 format into the pcm16 default and leaks rate=24000 "
-    "(session.audio.input.format.rate is not in the GA schema); remove when fixed",
-)
 @pytest.mark.parametrize(
     ("name", "wire"), [("g711_ulaw", {"type": "audio/pcmu"}), ("g711_alaw", {"type": "audio/pcma"})]
 )

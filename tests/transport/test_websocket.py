@@ -425,11 +425,6 @@ async def test_send_and_receive_before_connect_fail() -> None:
         await anext(transport.receive())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="websockets>=15 routes ws:// through HTTPS_PROXY/ALL_PROXY by default and "
-    "WebSocketTransport does not pass proxy=None for loopback URLs; remove when fixed",
-)
 async def test_loopback_ignores_proxy_environment(
     loopback: LoopbackServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,0 +1,301 @@
+"""One response of the local server: ask the policy, then stream its reply as GA server events.
+
+A reply is either spoken/written text (an assistant message) or a function call. Streaming can
+be cancelled at any point (``response.cancel`` or barge-in); the items then end ``incomplete``
+and ``response.done`` reports ``cancelled`` with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import inspect
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rtnb.local.conversation import Conversation, Item
+from rtnb.local.policy import CallTool, Policy, PolicyInput, Reply, Say
+from rtnb.local.session_config import Session
+from rtnb.local.tts import synthesize_sentences
+from rtnb.protocol.audio import chunk, duration_ms, encode_audio
+from rtnb.protocol.events import Event, new_id
+
+Send = Callable[[Event], Awaitable[None]]
+
+AUDIO_CHUNK_MS = 100
+PACING_LEAD_MS = 250  # how far ahead of real time audio may run, so players never starve
+
+
+class ResponseCancelled(Exception):
+    """Raised inside a response when it is cancelled; carries the reason for ``response.done``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class ResponseRun:
+    """State of one response while it streams."""
+
+    id: str
+    session: Session
+    in_conversation: bool = True
+    output: list[Item] = field(default_factory=list)
+    reason: str | None = None
+    _cancel: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def cancel(self, reason: str) -> None:
+        """Ask the response to stop at its next step (``client_cancelled`` or ``turn_detected``)."""
+        if self.reason is None:
+            self.reason = reason
+        self._cancel.set()
+
+    def check(self) -> None:
+        """Raise :class:`ResponseCancelled` if a cancel was asked for."""
+        if self._cancel.is_set():
+            raise ResponseCancelled(self.reason or "client_cancelled")
+
+    async def wait(self, seconds: float) -> None:
+        """Sleep up to ``seconds``, waking early (and raising) when cancelled."""
+        if seconds > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._cancel.wait(), seconds)
+        self.check()
+
+
+def response_object(run: ResponseRun, status: str, details: dict[str, Any] | None = None) -> Event:
+    """The ``response`` resource of ``response.created``/``response.done``."""
+    output_audio = run.session["audio"]["output"]
+    words_out = sum(len(json.dumps(item).split()) for item in run.output)
+    return {
+        "id": run.id,
+        "object": "realtime.response",
+        "status": status,
+        "status_details": details,
+        "output": copy.deepcopy(run.output),
+        "conversation_id": "conv_local" if run.in_conversation else None,
+        "output_modalities": list(run.session["output_modalities"]),
+        "max_output_tokens": run.session.get("max_output_tokens", "inf"),
+        "audio": {"output": {"format": output_audio["format"], "voice": output_audio["voice"]}},
+        "usage": None
+        if status == "in_progress"
+        else {"total_tokens": words_out, "input_tokens": 0, "output_tokens": words_out},
+        "metadata": None,
+    }
+
+
+class Responder:
+    """Runs responses for one connection: policy call, then item events on the wire."""
+
+    def __init__(
+        self,
+        send: Send,
+        conversation: Conversation,
+        policy: Policy,
+        *,
+        realtime_pacing: bool = True,
+    ) -> None:
+        self._send = send
+        self._conversation = conversation
+        self._policy = policy
+        self._pacing = realtime_pacing
+        self.audio_ms: dict[str, float] = {}
+        """Milliseconds of audio streamed for each assistant item (for truncation checks)."""
+
+    async def run(self, run: ResponseRun, turn: PolicyInput) -> None:
+        """Stream one response from ``response.created`` to ``response.done``."""
+        await self._send(
+            {
+                "type": "response.created",
+                "event_id": new_id("event"),
+                "response": response_object(run, "in_progress"),
+            }
+        )
+        try:
+            reply = await self._ask(run, turn)
+            if isinstance(reply, CallTool):
+                await self._function_call(run, reply)
+            else:
+                await self._message(run, reply.text)
+        except ResponseCancelled as cancelled:
+            details = {"type": "cancelled", "reason": cancelled.reason}
+            await self._done(run, "cancelled", details)
+        except Exception as exc:  # a policy or TTS failure ends the response, not the connection
+            error = {"type": "server_error", "code": "policy_error", "message": str(exc)}
+            await self._done(run, "failed", {"type": "failed", "error": error})
+        else:
+            await self._done(run, "completed", None)
+
+    async def _ask(self, run: ResponseRun, turn: PolicyInput) -> Reply:
+        result = self._policy(turn)
+        if inspect.isawaitable(result):
+            result = await result
+        run.check()
+        if not isinstance(result, Say | CallTool):
+            raise TypeError(f"policy returned {type(result).__name__}, expected Say or CallTool")
+        return result
+
+    async def _open_item(self, run: ResponseRun, item: Item) -> int:
+        output_index = len(run.output)
+        run.output.append(item)
+        previous = None
+        if run.in_conversation:
+            previous = self._conversation.add(item)
+        await self._event(
+            "response.output_item.added",
+            response_id=run.id,
+            output_index=output_index,
+            item=copy.deepcopy(item),
+        )
+        if run.in_conversation:
+            await self._event(
+                "conversation.item.added", previous_item_id=previous, item=copy.deepcopy(item)
+            )
+        return output_index
+
+    async def _close_item(self, run: ResponseRun, item: Item, output_index: int) -> None:
+        await self._event(
+            "response.output_item.done",
+            response_id=run.id,
+            output_index=output_index,
+            item=copy.deepcopy(item),
+        )
+        if run.in_conversation:
+            await self._event(
+                "conversation.item.done",
+                previous_item_id=self._conversation.previous_id(item["id"]),
+                item=copy.deepcopy(item),
+            )
+
+    async def _function_call(self, run: ResponseRun, reply: CallTool) -> None:
+        arguments = json.dumps(reply.arguments)
+        item: Item = {
+            "id": new_id("item"),
+            "object": "realtime.item",
+            "type": "function_call",
+            "status": "in_progress",
+            "name": reply.name,
+            "call_id": new_id("call"),
+            "arguments": "",
+        }
+        index = await self._open_item(run, item)
+        ids = {"response_id": run.id, "item_id": item["id"], "output_index": index}
+        await self._event(
+            "response.function_call_arguments.delta",
+            **ids,
+            call_id=item["call_id"],
+            delta=arguments,
+        )
+        item.update(arguments=arguments, status="completed")
+        await self._event(
+            "response.function_call_arguments.done",
+            **ids,
+            call_id=item["call_id"],
+            name=reply.name,
+            arguments=arguments,
+        )
+        await self._close_item(run, item, index)
+
+    async def _message(self, run: ResponseRun, text: str) -> None:
+        audio_out = run.session["output_modalities"] == ["audio"]
+        part: dict[str, Any] = (
+            {"type": "output_audio", "transcript": ""}
+            if audio_out
+            else {"type": "output_text", "text": ""}
+        )
+        item: Item = {
+            "id": new_id("item"),
+            "object": "realtime.item",
+            "type": "message",
+            "role": "assistant",
+            "status": "in_progress",
+            "content": [],
+        }
+        index = await self._open_item(run, item)
+        ids = {"response_id": run.id, "item_id": item["id"], "output_index": index}
+        wire_part = {"type": "audio" if audio_out else "text", **_part_text(part)}
+        await self._event("response.content_part.added", **ids, content_index=0, part=wire_part)
+        item["content"] = [part]
+        try:
+            if audio_out:
+                await self._stream_audio(run, ids, part, text)
+            else:
+                part["text"] = text
+                await self._event("response.output_text.delta", **ids, content_index=0, delta=text)
+        except ResponseCancelled:
+            item["status"] = "incomplete"
+            await self._finish_part(run, ids, item, part, audio_out)
+            raise
+        item["status"] = "completed"
+        await self._finish_part(run, ids, item, part, audio_out)
+
+    async def _stream_audio(
+        self, run: ResponseRun, ids: dict[str, Any], part: dict[str, Any], text: str
+    ) -> None:
+        output = run.session["audio"]["output"]
+        item_id = ids["item_id"]
+        self.audio_ms[item_id] = 0.0
+        started = time.monotonic()
+        sentences = synthesize_sentences(text, voice=output["voice"], speed=output["speed"])
+        while True:
+            spoken = await asyncio.to_thread(next, sentences, None)
+            run.check()
+            if spoken is None:
+                break
+            sentence, pcm = spoken
+            delta = sentence if not part["transcript"] else " " + sentence
+            part["transcript"] += delta
+            await self._event(
+                "response.output_audio_transcript.delta", **ids, content_index=0, delta=delta
+            )
+            for piece in chunk(pcm, AUDIO_CHUNK_MS):
+                if self._pacing:
+                    ahead_ms = self.audio_ms[item_id] - (time.monotonic() - started) * 1000
+                    await run.wait((ahead_ms - PACING_LEAD_MS) / 1000)
+                run.check()
+                await self._event(
+                    "response.output_audio.delta",
+                    **ids,
+                    content_index=0,
+                    delta=encode_audio(piece),
+                )
+                self.audio_ms[item_id] += duration_ms(piece)
+
+    async def _finish_part(
+        self,
+        run: ResponseRun,
+        ids: dict[str, Any],
+        item: Item,
+        part: dict[str, Any],
+        audio_out: bool,
+    ) -> None:
+        if audio_out:
+            await self._event("response.output_audio.done", **ids, content_index=0)
+            await self._event(
+                "response.output_audio_transcript.done",
+                **ids,
+                content_index=0,
+                transcript=part["transcript"],
+            )
+        else:
+            await self._event(
+                "response.output_text.done", **ids, content_index=0, text=part["text"]
+            )
+        wire_part = {"type": "audio" if audio_out else "text", **_part_text(part)}
+        await self._event("response.content_part.done", **ids, content_index=0, part=wire_part)
+        await self._close_item(run, item, ids["output_index"])
+
+    async def _done(self, run: ResponseRun, status: str, details: dict[str, Any] | None) -> None:
+        await self._event("response.done", response=response_object(run, status, details))
+
+    async def _event(self, kind: str, **fields: Any) -> None:
+        await self._send({"type": kind, "event_id": new_id("event"), **fields})
+
+
+def _part_text(part: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in part.items() if k in ("text", "transcript")}

@@ -1,0 +1,93 @@
+"""Start and stop the embedded local realtime server.
+
+>>> server = await start_local_server()          # ws://127.0.0.1:<ephemeral>/v1/realtime
+>>> ...                                          # connect any Realtime client to server.url
+>>> await server.close()
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+from websockets.asyncio.server import Server
+from websockets.http11 import Request
+
+from rtnb.local.connection import RealtimeConnection, Send
+from rtnb.local.policy import Policy
+from rtnb.transport.server import REALTIME_PATH, serve_realtime
+
+__all__ = ["LocalServer", "start_local_server"]
+
+
+@dataclass
+class LocalServer:
+    """A running local server; ``url`` is its Realtime endpoint."""
+
+    host: str
+    port: int
+    _server: Server
+
+    @property
+    def url(self) -> str:
+        """``ws://HOST:PORT/v1/realtime``; add ``?model=...`` as with the OpenAI endpoint."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"ws://{host}:{self.port}{REALTIME_PATH}"
+
+    async def close(self) -> None:
+        """Stop accepting connections and close the open ones."""
+        self._server.close()
+        await self._server.wait_closed()
+
+    async def __aenter__(self) -> LocalServer:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    def __repr__(self) -> str:
+        return f"LocalServer(url={self.url!r})"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+async def start_local_server(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    policy: Policy | None = None,
+    realtime_pacing: bool = True,
+    token: str | None = None,
+    allowed_origins: list[str] | None = None,
+    allow_remote: bool = False,
+) -> LocalServer:
+    """Serve the Realtime protocol offline at ``ws://host:port/v1/realtime``.
+
+    ``port=0`` picks a free port. ``policy`` decides the assistant's replies (default:
+    :func:`rtnb.local.policy.default_policy`). ``realtime_pacing=False`` streams audio as fast as
+    it is made (tests). ``token``, when set, must be presented by clients as
+    ``Authorization: Bearer``. Binding a non-loopback address needs ``allow_remote=True``.
+    """
+    if not allow_remote and not _is_loopback(host):
+        raise ValueError(
+            f"host {host!r} is not a loopback address; pass allow_remote=True to expose the "
+            "server to other machines"
+        )
+
+    def handler_factory(send: Send, request: Request) -> RealtimeConnection:
+        model = parse_qs(urlsplit(request.path).query).get("model", [None])[0]
+        return RealtimeConnection(send, model=model, policy=policy, realtime_pacing=realtime_pacing)
+
+    server = await serve_realtime(
+        handler_factory, host, port, token=token, allowed_origins=allowed_origins
+    )
+    bound_port = next(iter(server.sockets)).getsockname()[1]
+    return LocalServer(host, bound_port, server)
