@@ -26,6 +26,7 @@ __all__ = ["BASE_CORPUS", "DECODER_RATE", "Transcriber", "normalize_sentences"]
 DECODER_RATE = 16_000
 """Sample rate the pocketsphinx en-us acoustic model expects, in Hz."""
 
+_SILENCE_PEAK = 300  # int16 peak below which audio holds no speech (about -40 dBFS)
 _PAD_MS = 300  # silence around the utterance; without it the first and last words are often lost
 
 BASE_CORPUS: tuple[str, ...] = (
@@ -262,6 +263,8 @@ class Transcriber:
         if self._decoder is None:
             raise RuntimeError("transcriber has no decoder")
         samples = resample(to_int16(pcm16), sample_rate, DECODER_RATE)
+        if samples.size == 0 or np.abs(samples).max() < _SILENCE_PEAK:
+            return ""  # the decoder invents short words in pure silence
         pad = np.zeros(DECODER_RATE * _PAD_MS // 1000, dtype=np.int16)
         audio = to_bytes(np.concatenate([pad, samples, pad]))
         decoder = self._decoder

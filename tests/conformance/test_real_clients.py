@@ -14,11 +14,10 @@ from collections.abc import AsyncIterator
 import pytest
 
 from rtnb.local.server import LocalServer, start_local_server
-from rtnb.local.tts import synthesize
+from rtnb.local.tts import USER_VOICE, synthesize
 from rtnb.protocol.audio import bytes_for_ms, chunk, encode_audio
 from tests.schema import validate_server_event
 
-USER_VOICE = "coral"
 QUESTION = "What is the weather in Paris?"
 TIMEOUT = 30.0
 

@@ -12,11 +12,10 @@ import pytest
 
 from rtnb.local.policy import PolicyInput, Say
 from rtnb.local.server import LocalServer, start_local_server
-from rtnb.local.tts import synthesize
+from rtnb.local.tts import USER_VOICE, synthesize
 from rtnb.protocol.audio import bytes_for_ms, decode_audio, duration_ms
 from tests.wire import WireClient
 
-USER_VOICE = "coral"
 WEATHER_TOOL = {
     "type": "function",
     "name": "get_weather",
@@ -61,7 +60,11 @@ async def configure(client: WireClient, session: dict) -> dict:
 
 @pytest.mark.parametrize(
     ("question", "city"),
-    [("What is the weather in Paris?", "Paris"), ("What is the weather in London?", "London")],
+    [
+        ("What is the weather in Paris?", "Paris"),
+        ("What is the weather in London?", "London"),
+        ("What is the weather like in Tokyo?", "Tokyo"),
+    ],
 )
 async def test_spoken_question_calls_tool_with_spoken_argument(
     client: WireClient, question: str, city: str
