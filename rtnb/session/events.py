@@ -1,0 +1,178 @@
+"""Session events: one dataclass per event name, passed to handlers registered with ``on()``.
+
+Every class has a class attribute ``type`` holding its event name, so code reading
+``session.events()`` can dispatch on ``event.type``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from .items import HistoryItem
+
+if TYPE_CHECKING:
+    from .agent import RealtimeAgent
+    from .tools import FunctionTool
+
+ConnectionStatus = Literal["connecting", "connected", "disconnected"]
+
+
+@dataclass
+class SessionEvent:
+    """Base class of all session events."""
+
+    type: ClassVar[str] = ""
+
+
+@dataclass
+class AudioEvent(SessionEvent):
+    """A chunk of the model's audio (PCM16, 24 kHz mono), ready to be played."""
+
+    data: bytes
+    item_id: str
+    content_index: int
+    response_id: str
+    type: ClassVar[str] = "audio"
+
+
+@dataclass
+class AudioStartEvent(SessionEvent):
+    """The first audio chunk of an item arrived."""
+
+    item_id: str
+    content_index: int
+    response_id: str
+    type: ClassVar[str] = "audio_start"
+
+
+@dataclass
+class AudioStoppedEvent(SessionEvent):
+    """The model stopped sending audio for a response (it was done or playback stopped)."""
+
+    response_id: str | None
+    item_id: str | None
+    type: ClassVar[str] = "audio_stopped"
+
+
+@dataclass
+class AudioInterruptedEvent(SessionEvent):
+    """Playback must stop now (the user spoke, or ``interrupt()`` was called).
+
+    ``audio_end_ms`` is where the item was cut (``None`` when there was no audio to cut).
+    """
+
+    item_id: str | None
+    content_index: int
+    audio_end_ms: int | None
+    type: ClassVar[str] = "audio_interrupted"
+
+
+@dataclass
+class AgentStartEvent(SessionEvent):
+    """The model started a response."""
+
+    agent: RealtimeAgent
+    response_id: str | None
+    type: ClassVar[str] = "agent_start"
+
+
+@dataclass
+class AgentEndEvent(SessionEvent):
+    """A response finished; ``status`` is ``completed``, ``cancelled``, ``failed``..."""
+
+    agent: RealtimeAgent
+    response_id: str | None
+    status: str | None
+    type: ClassVar[str] = "agent_end"
+
+
+@dataclass
+class AgentToolStartEvent(SessionEvent):
+    """A tool call is about to run."""
+
+    agent: RealtimeAgent
+    tool: FunctionTool | None
+    arguments: str
+    call_id: str
+    type: ClassVar[str] = "agent_tool_start"
+
+
+@dataclass
+class AgentToolEndEvent(SessionEvent):
+    """A tool call finished; ``output`` is the text sent back to the model."""
+
+    agent: RealtimeAgent
+    tool: FunctionTool | None
+    arguments: str
+    output: str
+    call_id: str
+    type: ClassVar[str] = "agent_tool_end"
+
+
+@dataclass
+class HistoryAddedEvent(SessionEvent):
+    """A new item entered the history."""
+
+    item: HistoryItem
+    type: ClassVar[str] = "history_added"
+
+
+@dataclass
+class HistoryUpdatedEvent(SessionEvent):
+    """The history changed (an item was added, updated or deleted, or words arrived).
+
+    ``history`` is an immutable sequence of the (live) items, in order.
+    """
+
+    history: Sequence[HistoryItem]
+    type: ClassVar[str] = "history_updated"
+
+
+@dataclass
+class ErrorEvent(SessionEvent):
+    """An error: the server's ``error`` object (a dict) or a Python exception."""
+
+    error: dict[str, Any] | BaseException
+    type: ClassVar[str] = "error"
+
+
+@dataclass
+class TransportEvent(SessionEvent):
+    """A raw server event, exactly as received (every server event is reported)."""
+
+    event: dict[str, Any]
+    type: ClassVar[str] = "transport_event"
+
+
+@dataclass
+class ConnectionChangeEvent(SessionEvent):
+    """The connection status changed."""
+
+    status: ConnectionStatus
+    type: ClassVar[str] = "connection_change"
+
+
+EVENT_CLASSES: dict[str, type[SessionEvent]] = {
+    cls.type: cls
+    for cls in (
+        AudioEvent,
+        AudioStartEvent,
+        AudioStoppedEvent,
+        AudioInterruptedEvent,
+        AgentStartEvent,
+        AgentEndEvent,
+        AgentToolStartEvent,
+        AgentToolEndEvent,
+        HistoryAddedEvent,
+        HistoryUpdatedEvent,
+        ErrorEvent,
+        TransportEvent,
+        ConnectionChangeEvent,
+    )
+}
+"""Event name -> event class."""
+
+EVENT_NAMES: frozenset[str] = frozenset(EVENT_CLASSES)
+"""All names accepted by ``RealtimeSession.on()``."""

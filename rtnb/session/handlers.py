@@ -1,0 +1,236 @@
+"""How a session reacts to each server event (mixed into :class:`RealtimeSession`).
+
+Every handler is synchronous: it updates the session state and emits session events; sending
+happens through the session's outgoing queue. Event names follow the GA schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from rtnb.protocol import client_events as ce
+from rtnb.protocol.audio import AudioFormatError, decode_audio
+from rtnb.protocol.events import Event
+from rtnb.protocol.gate import ResponseGate
+
+from .agent import RealtimeAgent
+from .events import (
+    AgentEndEvent,
+    AgentStartEvent,
+    AudioEvent,
+    AudioInterruptedEvent,
+    AudioStartEvent,
+    AudioStoppedEvent,
+    ErrorEvent,
+    HistoryAddedEvent,
+    HistoryUpdatedEvent,
+    SessionEvent,
+    TransportEvent,
+)
+from .history import History
+from .items import ContentType, HistoryItem, item_from_wire
+from .playback import PlaybackTracker
+
+# Server events whose ``item`` is a (new version of a) conversation item.
+_ITEM_EVENTS = (
+    "conversation.item.added",
+    "conversation.item.created",
+    "conversation.item.done",
+    "conversation.item.retrieved",
+    "response.output_item.added",
+    "response.output_item.done",
+)
+# Events carrying words for one content part: (field, part type, append?).
+_TEXT_EVENTS: dict[str, tuple[str, ContentType, bool]] = {
+    "conversation.item.input_audio_transcription.delta": ("delta", "input_audio", True),
+    "conversation.item.input_audio_transcription.completed": ("transcript", "input_audio", False),
+    "response.output_audio_transcript.delta": ("delta", "output_audio", True),
+    "response.output_audio_transcript.done": ("transcript", "output_audio", False),
+    "response.output_text.delta": ("delta", "output_text", True),
+    "response.output_text.done": ("text", "output_text", False),
+}
+
+
+def _get(mapping: Any, *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(mapping, dict):
+            return None
+        mapping = mapping.get(key)
+    return mapping
+
+
+class ServerEventHandlers:
+    """Server event handlers of a session, dispatched on ``type``.
+
+    The session provides the state below and the four hooks that follow.
+    """
+
+    agent: RealtimeAgent
+    _history: History
+    _gate: ResponseGate
+    _playback: PlaybackTracker
+    _wire_session: dict[str, Any]
+
+    def _emit(self, event: SessionEvent) -> None:
+        raise NotImplementedError
+
+    def _wants(self, name: str) -> bool:
+        raise NotImplementedError
+
+    def _send(self, event: Event) -> None:
+        raise NotImplementedError
+
+    def _start_tool_call(self, call_id: str | None, name: str, arguments: str) -> None:
+        raise NotImplementedError
+
+    def _on_server_event(self, event: Event) -> None:
+        if self._wants("transport_event"):
+            self._emit(TransportEvent(event))
+        for ready in self._gate.on_server_event(event):
+            self._send(ready)
+        kind = event["type"]
+        if kind in _ITEM_EVENTS:
+            self._on_item(event)
+        elif kind in _TEXT_EVENTS:
+            self._on_text(event, *_TEXT_EVENTS[kind])
+        else:
+            handler = _HANDLERS.get(kind)
+            if handler is not None:
+                handler(self, event)
+
+    # ----------------------------------------------------------------- history
+
+    def _history_updated(self) -> None:
+        if self._wants("history_updated"):
+            self._emit(HistoryUpdatedEvent(self._history.snapshot()))
+
+    def _history_added(self, item: HistoryItem) -> None:
+        if self._wants("history_added"):
+            self._emit(HistoryAddedEvent(item))
+
+    def _on_item(self, event: Event) -> None:
+        item = event["item"]
+        if item.get("type") == "function_call_output":
+            if self._history.set_tool_output(item.get("call_id", ""), item.get("output", "")):
+                self._history_updated()
+            return
+        converted = item_from_wire(item, event.get("previous_item_id"))
+        if converted is None:
+            return
+        stored, added, changed = self._history.upsert(converted)
+        if added:
+            self._history_added(stored)
+        if added or changed:
+            self._history_updated()
+        if event["type"] == "response.output_item.done":
+            self._call_from_item(item)
+
+    def _on_text(self, event: Event, field: str, part_type: ContentType, append: bool) -> None:
+        text = event.get(field) or ""
+        if append and not text:
+            return
+        item, added = self._history.write_text(
+            event["item_id"], event.get("content_index", 0), part_type, text, append=append
+        )
+        if added:
+            self._history_added(item)
+        self._history_updated()
+
+    def _on_item_deleted(self, event: Event) -> None:
+        if self._history.remove(event["item_id"]) is not None:
+            self._history_updated()
+
+    # ----------------------------------------------------------------- responses
+
+    def _on_session_updated(self, event: Event) -> None:
+        # The server's view of our session.update (session.created precedes it: ignored).
+        self._wire_session = event["session"]
+
+    def _on_error(self, event: Event) -> None:
+        error = event["error"]
+        self._emit(ErrorEvent(error))
+
+    def _on_response_created(self, event: Event) -> None:
+        self._emit(AgentStartEvent(self.agent, event["response"].get("id")))
+
+    def _on_response_done(self, event: Event) -> None:
+        response = event["response"]
+        response_id = response.get("id")
+        item_id = self._playback.finish_response(response_id)
+        if item_id is not None:
+            self._emit(AudioStoppedEvent(response_id, item_id))
+        for item in response.get("output") or []:
+            self._call_from_item(item)
+        self._emit(AgentEndEvent(self.agent, response_id, response.get("status")))
+
+    def _call_from_item(self, item: Any) -> None:
+        """Run the tool of a finished ``function_call`` output item (once per call id)."""
+        if (
+            isinstance(item, dict)
+            and item.get("type") == "function_call"
+            and item.get("status", "completed") == "completed"
+        ):
+            self._start_tool_call(
+                item.get("call_id"), item.get("name", ""), item.get("arguments", "")
+            )
+
+    def _on_arguments_done(self, event: Event) -> None:
+        self._start_tool_call(event["call_id"], event["name"], event["arguments"])
+
+    # ----------------------------------------------------------------- audio
+
+    def _on_audio_delta(self, event: Event) -> None:
+        response_id = event["response_id"]
+        if not self._playback.accepts(response_id):
+            return  # late audio of an interrupted response
+        try:
+            pcm = decode_audio(event["delta"])
+        except AudioFormatError as exc:
+            self._emit(ErrorEvent(exc))
+            return
+        item_id, content_index = event["item_id"], event["content_index"]
+        if self._playback.on_delta(item_id, content_index, response_id, len(pcm)):
+            self._emit(AudioStartEvent(item_id, content_index, response_id))
+        self._emit(AudioEvent(pcm, item_id, content_index, response_id))
+
+    def _on_output_audio_stopped(self, event: Event) -> None:
+        response_id = event["response_id"]
+        item_id = self._playback.playback_stopped(response_id)
+        if item_id is not None:
+            self._emit(AudioStoppedEvent(response_id, item_id))
+
+    def _on_speech_started(self, event: Event) -> None:
+        turn_detection = self._turn_detection()
+        if isinstance(turn_detection, dict) and turn_detection.get("interrupt_response") is False:
+            return  # the user asked for no barge-in: let the answer play on
+        self._cut_playback()
+
+    def _turn_detection(self) -> Any:
+        return _get(self._wire_session, "audio", "input", "turn_detection")
+
+    def _cut_playback(self) -> bool:
+        """Emit ``audio_interrupted`` for the playing item and truncate it; False if none."""
+        cut = self._playback.cut(self._gate.active_response_id)
+        if cut is None:
+            return False
+        self._emit_interrupted(cut.item_id, cut.content_index, cut.audio_end_ms)
+        if cut.truncate:
+            self._send(ce.truncate_item(cut.item_id, cut.audio_end_ms, cut.content_index))
+        return True
+
+    def _emit_interrupted(self, item_id: str | None, index: int, end_ms: int | None) -> None:
+        self._emit(AudioInterruptedEvent(item_id, index, end_ms))
+
+
+_HANDLERS: dict[str, Callable[[Any, Event], None]] = {
+    "session.updated": ServerEventHandlers._on_session_updated,
+    "error": ServerEventHandlers._on_error,
+    "conversation.item.deleted": ServerEventHandlers._on_item_deleted,
+    "response.created": ServerEventHandlers._on_response_created,
+    "response.done": ServerEventHandlers._on_response_done,
+    "response.function_call_arguments.done": ServerEventHandlers._on_arguments_done,
+    "response.output_audio.delta": ServerEventHandlers._on_audio_delta,
+    "output_audio_buffer.stopped": ServerEventHandlers._on_output_audio_stopped,
+    "input_audio_buffer.speech_started": ServerEventHandlers._on_speech_started,
+}

@@ -1,0 +1,153 @@
+"""Typed conversation history items and their conversion from wire items.
+
+History items are small mutable dataclasses. The session updates them in place as deltas and
+later versions of an item arrive, so an item taken from the history keeps showing the latest
+text; ``copy.deepcopy`` it to keep a frozen copy. Audio bytes are never stored: audio content
+parts keep only their transcript.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+ContentType = Literal["input_text", "input_audio", "input_image", "output_text", "output_audio"]
+
+# Older and alternative spellings of content part types, mapped onto the GA names.
+_CONTENT_ALIASES: dict[str, ContentType] = {"text": "output_text", "audio": "output_audio"}
+AUDIO_TYPES = frozenset({"input_audio", "output_audio"})
+
+
+@dataclass
+class ContentPart:
+    """One part of a message: text, or the transcript of audio, or an image reference."""
+
+    type: ContentType
+    text: str | None = None
+    transcript: str | None = None
+    image_url: str | None = None
+
+    @property
+    def is_audio(self) -> bool:
+        """True for ``input_audio``/``output_audio`` parts (whose words are in ``transcript``)."""
+        return self.type in AUDIO_TYPES
+
+    @property
+    def value(self) -> str | None:
+        """The part's words: ``transcript`` for audio, ``text`` otherwise."""
+        return self.transcript if self.is_audio else self.text
+
+
+@dataclass
+class _MessageItem:
+    item_id: str
+    content: list[ContentPart] = field(default_factory=list)
+    status: str | None = None
+    previous_item_id: str | None = None
+    type: ClassVar[str] = "message"
+    role: ClassVar[str]
+
+    @property
+    def text(self) -> str:
+        """All words of the message joined (texts and transcripts)."""
+        return "".join(part.value or "" for part in self.content)
+
+
+@dataclass
+class UserMessageItem(_MessageItem):
+    """A user message: typed text or spoken audio (with its transcript)."""
+
+    role: ClassVar[str] = "user"
+
+
+@dataclass
+class AssistantMessageItem(_MessageItem):
+    """A message from the model: text or audio with its transcript."""
+
+    role: ClassVar[str] = "assistant"
+
+
+@dataclass
+class SystemMessageItem(_MessageItem):
+    """A system message added to the conversation."""
+
+    role: ClassVar[str] = "system"
+
+
+@dataclass
+class FunctionCallItem:
+    """A tool call by the model; ``output`` is filled in when the tool has answered."""
+
+    item_id: str
+    call_id: str
+    name: str
+    arguments: str = ""
+    output: str | None = None
+    status: str | None = None
+    previous_item_id: str | None = None
+    type: ClassVar[str] = "function_call"
+
+
+MessageItem = UserMessageItem | AssistantMessageItem | SystemMessageItem
+HistoryItem = UserMessageItem | AssistantMessageItem | SystemMessageItem | FunctionCallItem
+"""Any item of :attr:`RealtimeSession.history`."""
+
+_MESSAGE_CLASSES: dict[str, type[_MessageItem]] = {
+    "user": UserMessageItem,
+    "assistant": AssistantMessageItem,
+    "system": SystemMessageItem,
+}
+
+
+def content_part_from_wire(part: dict[str, Any]) -> ContentPart | None:
+    """Convert a wire content part; ``None`` for a type the history does not show."""
+    kind = part.get("type")
+    kind = _CONTENT_ALIASES.get(kind, kind) if isinstance(kind, str) else None
+    if kind not in ("input_text", "input_audio", "input_image", "output_text", "output_audio"):
+        return None
+    return ContentPart(
+        type=kind,
+        text=part.get("text"),
+        transcript=part.get("transcript"),
+        image_url=part.get("image_url"),
+    )
+
+
+def message_class(role: str) -> type[_MessageItem] | None:
+    """The history class for a message role, or ``None`` for an unknown role."""
+    return _MESSAGE_CLASSES.get(role)
+
+
+def item_from_wire(item: dict[str, Any], previous_item_id: str | None = None) -> HistoryItem | None:
+    """Convert a wire conversation item to a history item.
+
+    Returns ``None`` for items the history does not keep as their own entry
+    (``function_call_output`` is merged into its call; MCP items are not shown).
+    """
+    kind = item.get("type")
+    item_id = item.get("id")
+    if not isinstance(item_id, str):
+        return None
+    if kind == "message":
+        cls = message_class(item.get("role", ""))
+        if cls is None:
+            return None
+        parts = [
+            content_part_from_wire(p) for p in item.get("content") or [] if isinstance(p, dict)
+        ]
+        return cls(  # type: ignore[return-value]
+            item_id=item_id,
+            content=[p for p in parts if p is not None],
+            status=item.get("status"),
+            previous_item_id=previous_item_id,
+        )
+    if kind == "function_call":
+        return FunctionCallItem(
+            item_id=item_id,
+            call_id=item.get("call_id") or "",
+            name=item.get("name") or "",
+            arguments=item.get("arguments") or "",
+            status=item.get("status"),
+            previous_item_id=previous_item_id,
+        )
+    return None

@@ -1,0 +1,393 @@
+"""RealtimeSession: one live conversation between an agent and a Realtime server.
+
+The session runs on the caller's event loop as background tasks: a reader that applies server
+events to the session state (history, response gate, audio bookkeeping) and emits session events,
+a writer that sends client events in order from one queue, tool-call tasks, and the event
+delivery task. The public sending methods are synchronous: they only queue events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from rtnb.protocol import client_events as ce
+from rtnb.protocol.config import build_session_config
+from rtnb.protocol.events import Event, ProtocolError, new_id
+from rtnb.protocol.gate import ResponseGate
+from rtnb.transport.base import Transport
+
+from .agent import RealtimeAgent
+from .dispatch import EventDispatcher, H
+from .events import (
+    AgentToolEndEvent,
+    AgentToolStartEvent,
+    ConnectionChangeEvent,
+    ConnectionStatus,
+    ErrorEvent,
+    SessionEvent,
+)
+from .handlers import ServerEventHandlers
+from .history import History
+from .items import HistoryItem
+from .playback import PlaybackTracker
+
+log = logging.getLogger("rtnb.session")
+
+DEFAULT_MODEL = "gpt-realtime"
+
+
+def is_loopback_url(url: str) -> bool:
+    """True if ``url`` points at this machine (``localhost`` or a loopback address)."""
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class RealtimeSession(ServerEventHandlers):
+    """A live voice/text conversation with a :class:`RealtimeAgent`.
+
+    Example::
+
+        session = RealtimeSession(agent, model="gpt-realtime")
+        session.on("audio", lambda event: player.play(event.data))
+        await session.connect()
+        session.send_message("Hello, how are you?")
+        ...
+        await session.close()
+
+    Backends, in order: an injected ``transport``; an explicit ``url``; the OpenAI API when an
+    API key is given or ``OPENAI_API_KEY`` is set; else the embedded local server (started by
+    :meth:`connect`, options from ``server_options``, stopped by :meth:`close`).
+    """
+
+    def __init__(
+        self,
+        agent: RealtimeAgent,
+        *,
+        model: str = DEFAULT_MODEL,
+        config: Mapping[str, Any] | None = None,
+        transport: Transport | None = None,
+        api_key: Any = None,
+        url: str | None = None,
+        server_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.agent = agent
+        self.model = model
+        self.config: dict[str, Any] = dict(config or {})
+        self.backend: str | None = getattr(transport, "backend", None)
+        self.status: ConnectionStatus = "disconnected"
+        self._transport = transport
+        self._api_key = api_key
+        self._url = url
+        self._server_options = dict(server_options or {})
+        self._local_server: Any = None
+        self._events = EventDispatcher()
+        self._history = History()
+        self._gate = ResponseGate()
+        self._playback = PlaybackTracker()
+        self._wire_session: dict[str, Any] = {}
+        self._outgoing: asyncio.Queue[Event | None] = asyncio.Queue()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._reader: asyncio.Task[None] | None = None
+        self._writer: asyncio.Task[None] | None = None
+        self._started_calls: set[str] = set()
+        self._open = False
+        self._used = False
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return (
+            f"RealtimeSession(agent={self.agent.name!r}, model={self.model!r}, "
+            f"backend={self.backend!r}, status={self.status!r})"
+        )
+
+    # ----------------------------------------------------------------- lifecycle
+
+    async def connect(
+        self,
+        api_key: Any = None,
+        model: str | None = None,
+        url: str | None = None,
+        call_id: str | None = None,
+    ) -> None:
+        """Open the connection, start the background tasks and send ``session.update``.
+
+        ``api_key`` may be a string or a (sync or async) callable returning one. Raises if the
+        server cannot be reached (the message never contains the key). A session connects once.
+        """
+        if self._used:
+            raise RuntimeError("a RealtimeSession connects once; create a new session")
+        self._used = True
+        self.model = model or self.model
+        self._wire_session = build_session_config(
+            self.config,
+            model=self.model,
+            instructions=self.agent.instructions,
+            tools=self.agent.wire_tools(),
+            voice=self.agent.voice,
+        )
+        self._events.start()
+        self._set_status("connecting")
+        try:
+            transport = await self._open_transport(api_key, url, call_id)
+            await transport.connect()
+        except Exception as exc:
+            self._emit(ErrorEvent(exc))
+            await self.close()
+            raise
+        self._transport = transport
+        self._open = True
+        loop = asyncio.get_running_loop()
+        self._writer = loop.create_task(self._write_loop(), name="rtnb-session-writer")
+        self._reader = loop.create_task(self._read_loop(), name="rtnb-session-reader")
+        self._send(ce.session_update(self._wire_session))
+        self._set_status("connected")
+
+    async def close(self) -> None:
+        """Send what is queued, close the connection (and the local server), stop the tasks."""
+        if self._closed:
+            return
+        self._closed = True
+        self._open = False
+        current = asyncio.current_task()
+        for task in list(self._tasks):
+            if task is not current:
+                task.cancel()
+        if self._writer is not None and not self._writer.done():
+            self._outgoing.put_nowait(None)  # send what is queued first
+            with contextlib.suppress(Exception, asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._writer), 2.0)
+            self._writer.cancel()
+        if self._reader is not None and self._reader is not current:
+            self._reader.cancel()
+            await asyncio.gather(self._reader, return_exceptions=True)
+        if self._transport is not None and self._reader is not None:
+            try:
+                await self._transport.close()
+            except Exception as exc:
+                log.debug("closing the transport failed: %s", type(exc).__name__)
+        await self._stop_local_server()
+        self._set_status("disconnected")
+        await self._events.stop()
+
+    async def __aenter__(self) -> RealtimeSession:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    # ----------------------------------------------------------------- events
+
+    def on(self, name: str, handler: H | None = None) -> Any:
+        """Call ``handler(event)`` for every event called ``name``; returns the handler.
+
+        Without ``handler``, returns a decorator: ``@session.on("history_updated")``. Handlers may
+        be sync or async; their exceptions are logged. Unknown names raise :class:`ValueError`.
+        """
+        return self._events.on(name, handler)
+
+    def off(self, name: str, handler: Callable[..., Any]) -> None:
+        """Stop calling ``handler`` for ``name``."""
+        self._events.off(name, handler)
+
+    def events(self) -> AsyncIterator[SessionEvent]:
+        """Iterate over all session events from now on; ends when the session disconnects."""
+        return self._events.stream()
+
+    @property
+    def history(self) -> list[HistoryItem]:
+        """The conversation so far, in order (a new list of the live items)."""
+        return list(self._history.snapshot())
+
+    @property
+    def connected(self) -> bool:
+        """True while the connection is open."""
+        return self._open
+
+    # ----------------------------------------------------------------- sending
+
+    def send_audio(self, pcm16: bytes | bytearray | memoryview, *, commit: bool = False) -> None:
+        """Queue PCM16 (24 kHz mono) microphone audio; ``commit=True`` ends the user turn.
+
+        Committing with turn detection switched off also asks for a response.
+        """
+        self._require_open()
+        data = bytes(pcm16)
+        if len(data) % 2:
+            raise ValueError("pcm16 audio needs an even number of bytes")
+        if data:
+            self._send(ce.append_audio(data))
+        if commit:
+            self._send(ce.commit_audio())
+            if self._turn_detection() is None:
+                self._request_response()
+
+    def send_message(self, message: str | dict[str, Any]) -> None:
+        """Add a user message (text, or a wire ``message`` item) and ask for a response."""
+        self._require_open()
+        event = ce.user_message(message) if isinstance(message, str) else ce.create_item(message)
+        self._send(event)
+        self._request_response()
+
+    def send_event(self, event: dict[str, Any]) -> None:
+        """Send a raw client event (``response.create`` goes through the response gate)."""
+        self._require_open()
+        if event.get("type") == "response.create":
+            self._request_response(dict(event))
+        else:
+            self._send(dict(event))
+
+    def interrupt(self) -> None:
+        """Stop the model now: cancel the active response and cut the playing audio."""
+        self._require_open()
+        response_id = self._gate.active_response_id
+        if response_id is not None:
+            self._playback.interrupted_responses.add(response_id)
+            self._send(ce.cancel_response(response_id))
+        if not self._cut_playback():
+            self._emit_interrupted(None, 0, None)
+
+    def set_playback_position(self, item_id: str, ms: float, content_index: int = 0) -> None:
+        """Report how many milliseconds of an item's audio the player has really played.
+
+        Used to truncate the item where the user stopped hearing it when interrupted. Without a
+        report, the session assumes all audio received so far was played.
+        """
+        self._playback.set_position(item_id, ms, content_index)
+
+    # ----------------------------------------------------------------- internals
+
+    def _require_open(self) -> None:
+        if not self._open:
+            raise RuntimeError(f"session is not connected (status: {self.status})")
+
+    def _send(self, event: Event) -> None:
+        if not self._open:
+            log.debug("not connected; dropping %s", event.get("type"))
+            return
+        event.setdefault("event_id", new_id("event"))
+        self._outgoing.put_nowait(event)
+
+    def _request_response(self, event: Event | None = None) -> None:
+        for ready in self._gate.request(event or ce.create_response()):
+            self._send(ready)
+
+    def _emit(self, event: SessionEvent) -> None:
+        self._events.emit(event)
+
+    def _wants(self, name: str) -> bool:
+        return self._events.wants(name)
+
+    def _set_status(self, status: ConnectionStatus) -> None:
+        if status != self.status:
+            self.status = status
+            self._emit(ConnectionChangeEvent(status))
+            if status == "disconnected":
+                self._events.end_streams()
+
+    def _start_task(self, coro: Any, name: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _open_transport(self, api_key: Any, url: str | None, call_id: str | None) -> Any:
+        if self._transport is not None:
+            self.backend = getattr(self._transport, "backend", "custom")
+            log.info("rtnb session using the injected %s transport", self.backend)
+            return self._transport
+        from rtnb.transport import WebSocketTransport, realtime_url, resolve_api_key
+
+        key = await resolve_api_key(api_key if api_key is not None else self._api_key)
+        url = url or self._url
+        if url:
+            self.backend = "local" if is_loopback_url(url) else "openai"
+        elif key:
+            self.backend, url = "openai", realtime_url(self.model, call_id)
+        elif call_id:
+            raise ValueError("call_id attaches to an OpenAI SIP call and needs an API key")
+        else:
+            from rtnb.local.server import start_local_server
+
+            self._local_server = await start_local_server(**self._server_options)
+            self.backend = "local"
+            url = f"{self._local_server.url}?{urlencode({'model': self.model})}"
+            key = self._server_options.get("token")
+        log.info("rtnb session using the %s backend at %s", self.backend, url)
+        return WebSocketTransport(url, api_key=key, backend=self.backend)
+
+    async def _stop_local_server(self) -> None:
+        server, self._local_server = self._local_server, None
+        if server is not None:
+            try:
+                await server.close()
+            except Exception:
+                log.exception("stopping the local server failed")
+
+    async def _write_loop(self) -> None:
+        assert self._transport is not None
+        while (event := await self._outgoing.get()) is not None:
+            try:
+                await self._transport.send(event)
+            except Exception as exc:
+                self._connection_lost(exc)
+                return
+
+    async def _read_loop(self) -> None:
+        assert self._transport is not None
+        error: BaseException | None = None
+        try:
+            async for message in self._transport.receive():
+                if isinstance(message, ProtocolError):
+                    self._emit(ErrorEvent(message))
+                    continue
+                try:
+                    self._on_server_event(message)
+                except Exception as exc:
+                    log.exception("handling server event %r failed", message.get("type"))
+                    self._emit(ErrorEvent(exc))
+        except Exception as exc:
+            error = exc
+        self._connection_lost(error or ConnectionError("the server closed the connection"))
+
+    def _connection_lost(self, error: BaseException) -> None:
+        if not self._open:
+            return
+        self._open = False
+        log.warning("rtnb session disconnected: %s", error)
+        self._gate.reset()
+        if self._writer is not None and self._writer is not asyncio.current_task():
+            self._writer.cancel()
+        self._emit(ErrorEvent(error))
+        self._set_status("disconnected")
+
+    def _start_tool_call(self, call_id: str | None, name: str, arguments: str) -> None:
+        if not call_id or call_id in self._started_calls:
+            return
+        self._started_calls.add(call_id)
+        self._start_task(self._run_tool(call_id, name, arguments), f"rtnb-tool-{name}")
+
+    async def _run_tool(self, call_id: str, name: str, arguments: str) -> None:
+        tool = self.agent.get_tool(name)
+        self._emit(AgentToolStartEvent(self.agent, tool, arguments, call_id))
+        if tool is None:
+            log.warning("the model called an unknown tool %r", name)
+            output = f"Error: there is no tool named {name!r}."
+        else:
+            output = await tool.invoke(arguments)
+        self._emit(AgentToolEndEvent(self.agent, tool, arguments, output, call_id))
+        if self._history.set_tool_output(call_id, output) is not None:
+            self._history_updated()
+        self._send(ce.function_call_output(call_id, output))
+        if self._gate.held == 0:  # one held response.create answers every finished call
+            self._request_response()
