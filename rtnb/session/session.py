@@ -13,7 +13,7 @@ import contextlib
 import ipaddress
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any
+from typing import Any, overload
 from urllib.parse import urlencode, urlsplit
 
 from rtnb.protocol import client_events as ce
@@ -21,6 +21,7 @@ from rtnb.protocol.config import build_session_config
 from rtnb.protocol.events import Event, ProtocolError, new_id
 from rtnb.protocol.gate import ResponseGate
 from rtnb.transport.base import Transport
+from rtnb.transport.websocket import ApiKey
 
 from .agent import RealtimeAgent
 from .dispatch import EventDispatcher, H
@@ -77,7 +78,7 @@ class RealtimeSession(ServerEventHandlers):
         model: str = DEFAULT_MODEL,
         config: Mapping[str, Any] | None = None,
         transport: Transport | None = None,
-        api_key: Any = None,
+        api_key: ApiKey | None = None,
         url: str | None = None,
         server_options: Mapping[str, Any] | None = None,
     ) -> None:
@@ -90,7 +91,7 @@ class RealtimeSession(ServerEventHandlers):
         self._api_key = api_key
         self._url = url
         self._server_options = dict(server_options or {})
-        self._local_server: Any = None
+        self._local_server: Any = None  # rtnb.local.server.LocalServer
         self._events = EventDispatcher()
         self._history = History()
         self._gate = ResponseGate()
@@ -115,7 +116,7 @@ class RealtimeSession(ServerEventHandlers):
 
     async def connect(
         self,
-        api_key: Any = None,
+        api_key: ApiKey | None = None,
         model: str | None = None,
         url: str | None = None,
         call_id: str | None = None,
@@ -189,7 +190,13 @@ class RealtimeSession(ServerEventHandlers):
 
     # ----------------------------------------------------------------- events
 
-    def on(self, name: str, handler: H | None = None) -> Any:
+    @overload
+    def on(self, name: str, handler: H) -> H: ...
+
+    @overload
+    def on(self, name: str, handler: None = None) -> Callable[[H], H]: ...
+
+    def on(self, name: str, handler: H | None = None) -> H | Callable[[H], H]:
         """Call ``handler(event)`` for every event called ``name``; returns the handler.
 
         Without ``handler``, returns a decorator: ``@session.on("history_updated")``. Handlers may
@@ -301,7 +308,9 @@ class RealtimeSession(ServerEventHandlers):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _open_transport(self, api_key: Any, url: str | None, call_id: str | None) -> Any:
+    async def _open_transport(
+        self, api_key: ApiKey | None, url: str | None, call_id: str | None
+    ) -> Transport:
         if self._transport is not None:
             self.backend = getattr(self._transport, "backend", "custom")
             log.info("rtnb session using the injected %s transport", self.backend)

@@ -371,3 +371,28 @@ async def test_api_key_never_in_repr_or_logs(
         await session.close()
     assert secret not in caplog.text
     assert secret not in json.dumps(transport.sent)
+
+
+async def test_close_from_a_handler_does_not_deadlock(
+    agent: RealtimeAgent, transport: ScriptedTransport
+) -> None:
+    session = RealtimeSession(agent, transport=transport)
+    closed = asyncio.Event()
+
+    @session.on("agent_start")
+    async def close_now(event: object) -> None:
+        await session.close()
+        closed.set()
+
+    await session.connect()
+    stream = session.events()
+    transport.push(w.response_created("r1"))
+    await asyncio.wait_for(closed.wait(), 2.0)
+    assert session.status == "disconnected"
+    assert transport.closed
+
+    async def drain() -> list[str]:
+        return [event.type async for event in stream]
+
+    types = await asyncio.wait_for(drain(), 2.0)  # the stream ends with the session
+    assert types[-1] == "connection_change"
