@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
@@ -16,6 +15,7 @@ from websockets.http11 import Request
 
 from rtnb.local.connection import RealtimeConnection, Send
 from rtnb.local.policy import Policy
+from rtnb.transport.base import is_loopback_host
 from rtnb.transport.server import REALTIME_PATH, serve_realtime
 
 __all__ = ["LocalServer", "start_local_server"]
@@ -50,15 +50,6 @@ class LocalServer:
         return f"LocalServer(url={self.url!r})"
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 async def start_local_server(
     host: str = "127.0.0.1",
     port: int = 0,
@@ -76,7 +67,7 @@ async def start_local_server(
     it is made (tests). ``token``, when set, must be presented by clients as
     ``Authorization: Bearer``. Binding a non-loopback address needs ``allow_remote=True``.
     """
-    if not allow_remote and not _is_loopback(host):
+    if not allow_remote and not is_loopback_host(host):
         raise ValueError(
             f"host {host!r} is not a loopback address; pass allow_remote=True to expose the "
             "server to other machines"

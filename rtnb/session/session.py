@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, overload
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from rtnb.protocol import client_events as ce
 from rtnb.protocol.config import build_session_config
 from rtnb.protocol.events import Event, ProtocolError, new_id
 from rtnb.protocol.gate import ResponseGate
-from rtnb.transport.base import Transport
-from rtnb.transport.websocket import ApiKey
+from rtnb.transport.base import ApiKey, Transport, is_loopback_url
 
 from .agent import RealtimeAgent
 from .dispatch import EventDispatcher, H
@@ -41,17 +39,6 @@ from .playback import PlaybackTracker
 log = logging.getLogger("rtnb.session")
 
 DEFAULT_MODEL = "gpt-realtime"
-
-
-def is_loopback_url(url: str) -> bool:
-    """True if ``url`` points at this machine (``localhost`` or a loopback address)."""
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class RealtimeSession(ServerEventHandlers):

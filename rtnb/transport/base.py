@@ -2,10 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import ipaddress
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Protocol, runtime_checkable
+from urllib.parse import urlsplit
 
 from rtnb.protocol.events import Event, ProtocolError
+
+ApiKey = str | Callable[[], str] | Callable[[], Awaitable[str]]
+"""An API key, or a sync/async callable returning one (fetched at connect time)."""
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (``127.0.0.0/8``, ``::1``)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def is_loopback_url(url: str) -> bool:
+    """True if ``url`` points at this machine."""
+    return is_loopback_host(urlsplit(url).hostname or "")
 
 
 @runtime_checkable

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
 from rtnb.protocol.events import Event, ProtocolError, decode_server_event, encode
+from rtnb.transport.base import ApiKey, is_loopback_url
 
 OPENAI_REALTIME_URL = "wss://api.openai.com/v1/realtime"
 
-ApiKey = str | Callable[[], str] | Callable[[], Awaitable[str]]
-"""An API key, or a sync/async callable returning one (fetched at connect time)."""
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
@@ -48,11 +47,6 @@ async def resolve_api_key(api_key: ApiKey | None) -> str | None:
     if not isinstance(value, str):
         raise TypeError("api_key callable must return a str")
     return value
-
-
-def _is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 class WebSocketTransport:
@@ -94,7 +88,7 @@ class WebSocketTransport:
                 open_timeout=20,
                 compression=None,
                 # An HTTP(S)_PROXY in the environment must not capture loopback connections.
-                proxy=None if _is_loopback(self.url) else True,
+                proxy=None if is_loopback_url(self.url) else True,
             )
         except (OSError, websockets.exceptions.WebSocketException) as exc:
             # The message never carries the key: only the URL and the error's class/text.

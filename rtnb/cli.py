@@ -1,0 +1,71 @@
+"""Command line: ``rtnb serve`` runs the local server, ``rtnb demo`` holds a spoken conversation."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from rtnb.local.server import start_local_server
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    server = await start_local_server(
+        args.host,
+        args.port,
+        token=args.token,
+        allow_remote=args.allow_remote,
+        realtime_pacing=not args.fast,
+    )
+    print(f"rtnb local realtime server at {server.url}  (Ctrl-C to stop)", flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await server.close()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rtnb", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the embedded local realtime server")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
+    serve.add_argument("--port", type=int, default=8765, help="port (0 picks a free one)")
+    serve.add_argument("--token", default=None, help="require this bearer token from clients")
+    serve.add_argument(
+        "--allow-remote", action="store_true", help="allow binding a non-loopback address"
+    )
+    serve.add_argument("--fast", action="store_true", help="stream audio faster than real time")
+
+    demo = commands.add_parser("demo", help="a spoken conversation with a tool-using agent")
+    demo.add_argument(
+        "--question", default="What is the weather in Paris?", help="what the user says"
+    )
+    demo.add_argument("--out", default="rtnb-demo-answer.wav", help="WAV file for the answer")
+    demo.add_argument(
+        "--fast", action="store_true", help="stream audio as fast as possible (no real-time pace)"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log protocol details")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``rtnb`` command."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING)
+    try:
+        if args.command == "serve":
+            asyncio.run(_serve(args))
+        else:
+            from rtnb.demo import run_demo
+
+            return asyncio.run(run_demo(args.question, args.out, realtime=not args.fast))
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

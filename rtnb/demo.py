@@ -1,0 +1,175 @@
+"""The terminal demo: a spoken question to a tool-using agent on the embedded local server.
+
+The local text-to-speech speaks the user's question; the audio is streamed in through
+``send_audio`` in 20 ms chunks as a microphone would send it; server VAD ends the turn; the
+agent calls its tool and speaks the answer, which is written to a WAV file. The conversation and
+a latency table are printed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import wave
+from dataclasses import dataclass, field
+from typing import Any
+
+from rtnb import FunctionCallItem, RealtimeAgent, RealtimeSession, tool
+from rtnb.local.tts import USER_VOICE, synthesize
+from rtnb.protocol.audio import SAMPLE_RATE, bytes_for_ms, chunk
+
+CHUNK_MS = 20
+
+TRAILING_SILENCE_MS = 1200
+TURN_TIMEOUT_S = 60.0
+
+
+@tool
+def get_weather(city: str) -> str:
+    """Return the weather for a city."""
+    return f"The weather in {city} is sunny and 22 degrees."
+
+
+def demo_agent() -> RealtimeAgent:
+    """The agent the demo talks to."""
+    return RealtimeAgent(
+        name="Weather assistant",
+        instructions="You answer questions about the weather. Use the get weather tool.",
+        tools=[get_weather],
+    )
+
+
+DEMO_CONFIG: dict[str, Any] = {
+    "audio": {
+        "input": {
+            "transcription": {"model": "local"},
+            "turn_detection": {"type": "server_vad", "silence_duration_ms": 500},
+        }
+    }
+}
+
+
+@dataclass
+class TurnTimes:
+    """Wall-clock marks of one spoken turn (``time.perf_counter`` seconds)."""
+
+    speech_end: float = 0.0
+    speech_stopped: float | None = None
+    transcript: float | None = None
+    first_audio: float | None = None
+    response_done: float | None = None
+    answer_audio: bytearray = field(default_factory=bytearray)
+
+    def rows(self) -> list[tuple[str, float | None]]:
+        """(label, milliseconds after the end of speech) for each mark."""
+
+        def after(mark: float | None) -> float | None:
+            return None if mark is None else (mark - self.speech_end) * 1000
+
+        return [
+            ("speech end -> VAD speech_stopped", after(self.speech_stopped)),
+            ("speech end -> transcript", after(self.transcript)),
+            ("speech end -> first audio", after(self.first_audio)),
+            ("speech end -> response done", after(self.response_done)),
+        ]
+
+
+async def run_demo(question: str, out_path: str, *, realtime: bool = True) -> int:
+    """Run the demo; return a process exit code (0 when the agent answered)."""
+    session = RealtimeSession(
+        demo_agent(),
+        config=DEMO_CONFIG,
+        server_options={"realtime_pacing": realtime},
+    )
+    times = TurnTimes()
+    finished = asyncio.Event()
+    tool_ran = asyncio.Event()
+
+    @session.on("transport_event")
+    def on_wire(event: Any) -> None:
+        kind = event.event.get("type")
+        now = time.perf_counter()
+        if kind == "input_audio_buffer.speech_stopped" and times.speech_stopped is None:
+            times.speech_stopped = now
+        elif (
+            kind == "conversation.item.input_audio_transcription.completed"
+            and times.transcript is None
+        ):
+            times.transcript = now
+
+    @session.on("agent_tool_end")
+    def on_tool_end(event: Any) -> None:
+        tool_ran.set()
+
+    @session.on("audio")
+    def on_audio(event: Any) -> None:
+        if times.first_audio is None:
+            times.first_audio = time.perf_counter()
+        times.answer_audio += event.data
+
+    @session.on("agent_end")
+    def on_agent_end(event: Any) -> None:
+        if tool_ran.is_set() and times.answer_audio:
+            times.response_done = time.perf_counter()
+            finished.set()
+
+    @session.on("error")
+    def on_error(event: Any) -> None:
+        print(f"error: {event.error}")
+
+    print(f"user (spoken by the local TTS): {question}")
+    async with session:
+        print(f"backend: {session.backend}")
+        await _speak(session, synthesize(question, voice=USER_VOICE), times, realtime=realtime)
+        try:
+            await asyncio.wait_for(finished.wait(), TURN_TIMEOUT_S)
+        except TimeoutError:
+            print("the agent did not answer in time")
+            return 1
+        _print_conversation(session)
+    _write_wav(out_path, bytes(times.answer_audio))
+    print(f"\nanswer audio: {len(times.answer_audio) / 2 / SAMPLE_RATE:.2f} s -> {out_path}")
+    _print_latencies(times)
+    return 0
+
+
+async def _speak(
+    session: RealtimeSession, speech: bytes, times: TurnTimes, *, realtime: bool
+) -> None:
+    """Stream speech then silence in 20 ms chunks, at the pace of a microphone if ``realtime``."""
+    silence = b"\x00" * bytes_for_ms(TRAILING_SILENCE_MS)
+    start = time.perf_counter()
+    sent_ms = 0.0
+    for piece in chunk(speech + silence, CHUNK_MS):
+        if realtime:
+            await asyncio.sleep(max(0.0, start + sent_ms / 1000 - time.perf_counter()))
+        session.send_audio(piece)
+        sent_ms += len(piece) / 2 / SAMPLE_RATE * 1000
+        if sent_ms >= len(speech) / 2 / SAMPLE_RATE * 1000 and not times.speech_end:
+            times.speech_end = time.perf_counter()
+        if not realtime:
+            await asyncio.sleep(0)
+
+
+def _print_conversation(session: RealtimeSession) -> None:
+    print("\nconversation:")
+    for item in session.history:
+        if isinstance(item, FunctionCallItem):
+            print(f"  tool call  {item.name}({item.arguments}) -> {item.output!r}")
+        else:
+            print(f"  {item.role:<10} {item.text}")
+
+
+def _print_latencies(times: TurnTimes) -> None:
+    print("\nlatency (wall clock)")
+    print(f"  {'step':<36} {'ms':>8}")
+    for label, ms in times.rows():
+        print(f"  {label:<36} {'-' if ms is None else f'{ms:8.0f}':>8}")
+
+
+def _write_wav(path: str, pcm16: bytes) -> None:
+    with wave.open(path, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(SAMPLE_RATE)
+        wav.writeframes(pcm16)

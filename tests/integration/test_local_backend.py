@@ -1,0 +1,147 @@
+"""RealtimeSession on its default backend: the embedded server, over a real loopback socket."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import wave
+from pathlib import Path
+from typing import Any
+
+import pytest
+import websockets
+
+from rtnb import FunctionCallItem, RealtimeAgent, RealtimeSession, tool
+from rtnb.local.stt import Transcriber
+from rtnb.local.tts import USER_VOICE, synthesize
+from rtnb.protocol.audio import bytes_for_ms, chunk, duration_ms
+
+TIMEOUT = 30.0
+CONFIG = {"audio": {"input": {"transcription": {"model": "local"}}}}
+
+
+@pytest.fixture(autouse=True)
+def no_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+
+
+def weather_agent(calls: list[str]) -> RealtimeAgent:
+    @tool
+    def get_weather(city: str) -> str:
+        """Return the weather for a city."""
+        calls.append(city)
+        return f"The weather in {city} is sunny."
+
+    return RealtimeAgent(
+        name="Weather assistant", instructions="Answer weather questions.", tools=[get_weather]
+    )
+
+
+class Turn:
+    """Collects what a session says until the answer to a tool call is done."""
+
+    def __init__(self, session: RealtimeSession) -> None:
+        self.audio = bytearray()
+        self.errors: list[Any] = []
+        self.tool_ended = asyncio.Event()
+        self.answered = asyncio.Event()
+        session.on("audio", lambda e: self.audio.extend(e.data))
+        session.on("error", lambda e: self.errors.append(e.error))
+        session.on("agent_tool_end", lambda e: self.tool_ended.set())
+        session.on("agent_end", self._on_end)
+
+    def _on_end(self, event: Any) -> None:
+        if self.tool_ended.is_set():
+            self.answered.set()
+
+    async def wait(self) -> None:
+        await asyncio.wait_for(self.answered.wait(), TIMEOUT)
+
+
+async def test_spoken_question_round_trip_on_default_backend() -> None:
+    calls: list[str] = []
+    session = RealtimeSession(
+        weather_agent(calls), config=CONFIG, server_options={"realtime_pacing": False}
+    )
+    turn = Turn(session)
+    async with session:
+        assert session.backend == "local"
+        assert "local" in repr(session)
+        speech = synthesize("What is the weather in Paris?", voice=USER_VOICE)
+        for piece in chunk(speech + b"\x00" * bytes_for_ms(900), 20):
+            session.send_audio(piece)
+        await turn.wait()
+        history = list(session.history)
+
+    assert turn.errors == []
+    assert calls == ["Paris"]
+    user, call, answer = history
+    assert user.role == "user"
+    assert user.text == "what is the weather in paris"
+    assert isinstance(call, FunctionCallItem)
+    assert call.name == "get_weather"
+    assert call.output == "The weather in Paris is sunny."
+    assert answer.role == "assistant"
+    assert answer.text == "The weather in Paris is sunny."
+    assert duration_ms(bytes(turn.audio)) > 1000
+    heard = Transcriber([answer.text]).transcribe(bytes(turn.audio))
+    assert "sunny" in heard
+
+
+async def test_text_message_round_trip_and_server_stops_on_close() -> None:
+    calls: list[str] = []
+    session = RealtimeSession(weather_agent(calls), server_options={"realtime_pacing": False})
+    turn = Turn(session)
+    await session.connect()
+    server_url = session._local_server.url  # the server the session started for itself
+    session.send_message("What is the weather in London?")
+    await turn.wait()
+    await session.close()
+    assert calls == ["London"]
+    assert [type(i).__name__ for i in session.history] == [
+        "UserMessageItem",
+        "FunctionCallItem",
+        "AssistantMessageItem",
+    ]
+    with pytest.raises(OSError):
+        async with websockets.connect(server_url, open_timeout=5):
+            pass
+
+
+def test_demo_command_prints_the_conversation(tmp_path: Path) -> None:
+    out = tmp_path / "answer.wav"
+    result = subprocess.run(
+        [sys.executable, "-m", "rtnb.cli", "demo", "--fast", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "user       what is the weather in paris" in result.stdout
+    assert 'get_weather({"city": "Paris"})' in result.stdout
+    assert "assistant  The weather in Paris is sunny and 22 degrees." in result.stdout
+    assert "speech end -> first audio" in result.stdout
+    with wave.open(str(out)) as wav:
+        assert wav.getframerate() == 24_000
+        assert wav.getnframes() > 24_000
+
+
+def test_readme_quickstart_runs_offline(tmp_path: Path) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    snippet = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    script = tmp_path / "quickstart.py"
+    script.write_text(snippet, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert 'get_weather({"city": "Paris"}) -> The weather in Paris is sunny.' in result.stdout
+    assert "transcript='The weather in Paris is sunny.'" in result.stdout
