@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rtnb import FunctionCallItem, RealtimeAgent, RealtimeSession, tool
+from rtnb.local.server import start_local_server
 from rtnb.local.tts import USER_VOICE, synthesize
 from rtnb.protocol.audio import SAMPLE_RATE, bytes_for_ms, chunk
 
@@ -76,11 +77,16 @@ class TurnTimes:
 
 async def run_demo(question: str, out_path: str, *, realtime: bool = True) -> int:
     """Run the demo; return a process exit code (0 when the agent answered)."""
-    session = RealtimeSession(
-        demo_agent(),
-        config=DEMO_CONFIG,
-        server_options={"realtime_pacing": realtime},
-    )
+    # Started here rather than left to the session, so an OPENAI_API_KEY in the environment
+    # cannot send the demo to the paid service.
+    async with await start_local_server(realtime_pacing=realtime) as server:
+        session = RealtimeSession(demo_agent(), config=DEMO_CONFIG, url=server.url)
+        return await _converse(session, question, out_path, realtime=realtime)
+
+
+async def _converse(
+    session: RealtimeSession, question: str, out_path: str, *, realtime: bool
+) -> int:
     times = TurnTimes()
     finished = asyncio.Event()
     tool_ran = asyncio.Event()

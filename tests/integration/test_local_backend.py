@@ -116,10 +116,12 @@ def test_demo_command_prints_the_conversation(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
         timeout=120,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        # A key in the environment must not move the demo off the embedded server.
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "OPENAI_API_KEY": "sk-not-real"},
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "backend: local" in result.stdout
     assert "user       what is the weather in paris" in result.stdout
     assert 'get_weather({"city": "Paris"})' in result.stdout
     assert "assistant  The weather in Paris is sunny and 22 degrees." in result.stdout
