@@ -1,55 +1,7 @@
-"""rtnb: realtime voice agents in Jupyter."""
+"""rtnb: realtime voice agents in Jupyter.
 
-from rtnb.session import (
-    AgentEndEvent,
-    AgentStartEvent,
-    AgentToolEndEvent,
-    AgentToolStartEvent,
-    AssistantMessageItem,
-    AudioEvent,
-    AudioInterruptedEvent,
-    AudioStartEvent,
-    AudioStoppedEvent,
-    ConnectionChangeEvent,
-    ContentPart,
-    ErrorEvent,
-    FunctionCallItem,
-    FunctionTool,
-    HistoryAddedEvent,
-    HistoryItem,
-    HistoryUpdatedEvent,
-    RealtimeAgent,
-    RealtimeSession,
-    SessionEvent,
-    SystemMessageItem,
-    TransportEvent,
-    UserMessageItem,
-    tool,
-)
+The public API is the session layer's: agents, tools, the session, history items and events.
+"""
 
-__all__ = [
-    "AgentEndEvent",
-    "AgentStartEvent",
-    "AgentToolEndEvent",
-    "AgentToolStartEvent",
-    "AssistantMessageItem",
-    "AudioEvent",
-    "AudioInterruptedEvent",
-    "AudioStartEvent",
-    "AudioStoppedEvent",
-    "ConnectionChangeEvent",
-    "ContentPart",
-    "ErrorEvent",
-    "FunctionCallItem",
-    "FunctionTool",
-    "HistoryAddedEvent",
-    "HistoryItem",
-    "HistoryUpdatedEvent",
-    "RealtimeAgent",
-    "RealtimeSession",
-    "SessionEvent",
-    "SystemMessageItem",
-    "TransportEvent",
-    "UserMessageItem",
-    "tool",
-]
+from rtnb.session import *  # noqa: F403
+from rtnb.session import __all__ as __all__

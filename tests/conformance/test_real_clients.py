@@ -16,6 +16,7 @@ import pytest
 from rtnb.local.server import LocalServer, start_local_server
 from rtnb.local.tts import USER_VOICE, synthesize
 from rtnb.protocol.audio import bytes_for_ms, chunk, encode_audio
+from tests.samples import WEATHER_TOOL
 from tests.schema import validate_server_event
 
 QUESTION = "What is the weather in Paris?"
@@ -44,18 +45,7 @@ async def test_openai_client_completes_a_spoken_turn(server: LocalServer) -> Non
             session={
                 "type": "realtime",
                 "instructions": "You answer questions about the weather.",
-                "tools": [
-                    {
-                        "type": "function",
-                        "name": "get_weather",
-                        "description": "Return the weather for a city.",
-                        "parameters": {
-                            "type": "object",
-                            "properties": {"city": {"type": "string"}},
-                            "required": ["city"],
-                        },
-                    }
-                ],
+                "tools": [WEATHER_TOOL],
                 "audio": {"input": {"transcription": {"model": "gpt-4o-mini-transcribe"}}},
             }
         )

@@ -5,17 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from rtnb.local.policy import CallTool, PolicyInput, Say, default_policy, item_text
+from tests.samples import WEATHER_TOOL as WEATHER
 
-WEATHER = {
-    "type": "function",
-    "name": "get_weather",
-    "description": "Return the weather for a city.",
-    "parameters": {
-        "type": "object",
-        "properties": {"city": {"type": "string"}},
-        "required": ["city"],
-    },
-}
 TIMER = {
     "type": "function",
     "name": "set_timer",

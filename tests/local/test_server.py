@@ -14,18 +14,9 @@ from rtnb.local.policy import PolicyInput, Say
 from rtnb.local.server import LocalServer, start_local_server
 from rtnb.local.tts import USER_VOICE, synthesize
 from rtnb.protocol.audio import bytes_for_ms, decode_audio, duration_ms
+from tests.samples import WEATHER_TOOL
 from tests.wire import WireClient
 
-WEATHER_TOOL = {
-    "type": "function",
-    "name": "get_weather",
-    "description": "Return the weather for a city.",
-    "parameters": {
-        "type": "object",
-        "properties": {"city": {"type": "string"}},
-        "required": ["city"],
-    },
-}
 WEATHER_SESSION = {
     "type": "realtime",
     "instructions": "You answer questions about the weather.",

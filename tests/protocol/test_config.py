@@ -15,19 +15,10 @@ from rtnb.protocol.config import (
     build_session_config,
     deep_merge,
 )
+from tests.samples import WEATHER_TOOL
 from tests.schema import unknown_fields, validate_client_event
 
 PCM = {"type": "audio/pcm", "rate": 24_000}
-WEATHER_TOOL = {
-    "type": "function",
-    "name": "get_weather",
-    "description": "Return the weather for a city.",
-    "parameters": {
-        "type": "object",
-        "properties": {"city": {"type": "string"}},
-        "required": ["city"],
-    },
-}
 
 
 def _check_wire(session: dict[str, Any]) -> None:
