@@ -129,21 +129,3 @@ def test_demo_command_prints_the_conversation(tmp_path: Path) -> None:
     with wave.open(str(out)) as wav:
         assert wav.getframerate() == 24_000
         assert wav.getnframes() > 24_000
-
-
-def test_readme_quickstart_runs_offline(tmp_path: Path) -> None:
-    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
-    snippet = readme.split("```python\n", 1)[1].split("```", 1)[0]
-    script = tmp_path / "quickstart.py"
-    script.write_text(snippet, encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, str(script)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    assert 'get_weather({"city": "Paris"}) -> The weather in Paris is sunny.' in result.stdout
-    assert "transcript='The weather in Paris is sunny.'" in result.stdout
