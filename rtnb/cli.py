@@ -64,6 +64,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(run_demo(args.question, args.out, realtime=not args.fast))
     except KeyboardInterrupt:
         return 130
+    except ValueError as exc:  # a bad option value, e.g. a non-loopback host without the flag
+        print(f"rtnb: error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -90,13 +90,24 @@ class RealtimeConnection:
 
     async def handle(self, message: str | bytes) -> None:
         """Handle one client message; any problem becomes an ``error`` event."""
+        event: Event | None = None
         try:
             if isinstance(message, bytes):
                 raise ProtocolError("binary frames are not supported; send JSON text events")
             event = decode_client_event(message)
             await self._handlers[event["type"]](event)
         except ProtocolError as exc:
+            if exc.event_id is None and event is not None:
+                exc.event_id = _client_event_id(event)
             await self._send(error_event(exc))
+        except Exception as exc:  # a bug must not end the connection: report it as the API does
+            log.exception("local server failed on a client event")
+            failure = ProtocolError(
+                f"the local server failed on this event: {type(exc).__name__}: {exc}",
+                code="server_error",
+                event_id=_client_event_id(event) if event is not None else None,
+            )
+            await self._send(error_event(failure, error_type="server_error"))
 
     async def aclose(self) -> None:
         """Stop the response and background work."""
@@ -439,3 +450,8 @@ class RealtimeConnection:
             param="type",
             event_id=event.get("event_id"),
         )
+
+
+def _client_event_id(event: Event) -> str | None:
+    event_id = event.get("event_id")
+    return event_id if isinstance(event_id, str) else None

@@ -69,7 +69,8 @@ async def start_local_server(
     """
     if not allow_remote and not is_loopback_host(host):
         raise ValueError(
-            f"host {host!r} is not a loopback address; pass allow_remote=True to expose the "
+            f"host {host!r} is not a loopback address; pass allow_remote=True (rtnb serve "
+            "--allow-remote) to expose the "
             "server to other machines"
         )
 
