@@ -113,6 +113,34 @@ SERVER_EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     "mcp_list_tools.failed": ("item_id",),
 }
 
+# The type of each field wherever it appears (names mean the same in every event of the schema),
+# so handlers on either side can rely on them.
+FIELD_TYPES: dict[str, type] = {
+    "event_id": str,
+    "item_id": str,
+    "previous_item_id": str,
+    "response_id": str,
+    "call_id": str,
+    "name": str,
+    "arguments": str,
+    "delta": str,
+    "transcript": str,
+    "text": str,
+    "audio": str,
+    "content_index": int,
+    "output_index": int,
+    "audio_start_ms": int,
+    "audio_end_ms": int,
+    "item": dict,
+    "response": dict,
+    "session": dict,
+    "part": dict,
+    "error": dict,
+    "conversation": dict,
+    "rate_limits": list,
+}
+_TYPE_NAMES = {str: "a string", int: "an integer", dict: "an object", list: "a list"}
+
 CLIENT_EVENT_TYPES = frozenset(CLIENT_EVENT_FIELDS)
 SERVER_EVENT_TYPES = frozenset(SERVER_EVENT_FIELDS)
 
@@ -176,7 +204,23 @@ def check_event(event: Event, fields: Mapping[str, tuple[str, ...]], side: str) 
                 param=name,
                 event_id=event_id,
             )
+    for name, expected in FIELD_TYPES.items():
+        value = event.get(name)
+        if value is None and name not in required:
+            continue  # optional fields may be absent or null
+        if name in event and not _is_a(value, expected):
+            raise ProtocolError(
+                f"{kind}: '{name}' must be {_TYPE_NAMES[expected]}, got {type(value).__name__}",
+                code="invalid_value",
+                param=name,
+                event_id=event_id,
+            )
     return event
+
+
+def _is_a(value: Any, expected: type) -> bool:
+    # bool is an int to Python, never to JSON schema
+    return isinstance(value, expected) and not (expected is int and isinstance(value, bool))
 
 
 def decode_client_event(data: str | bytes) -> Event:

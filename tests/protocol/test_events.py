@@ -10,6 +10,7 @@ from rtnb.protocol import events
 from rtnb.protocol.events import (
     CLIENT_EVENT_FIELDS,
     CLIENT_EVENT_TYPES,
+    FIELD_TYPES,
     SERVER_EVENT_FIELDS,
     SERVER_EVENT_TYPES,
     ProtocolError,
@@ -33,8 +34,12 @@ from tests.schema import (
 NOT_CHECKED_BY_DECODER = {"type", "event_id"}
 
 
+_SAMPLES: dict[type, object] = {str: "x", int: 0, dict: {}, list: []}
+
+
 def _full_event(kind: str, fields: tuple[str, ...]) -> dict[str, object]:
-    return {"type": kind, "event_id": "event_1", **{name: 0 for name in fields}}
+    values = {name: _SAMPLES[FIELD_TYPES.get(name, int)] for name in fields}
+    return {"type": kind, "event_id": "event_1", **values}
 
 
 # --- the tables agree with the openai package --------------------------------------------------
@@ -78,6 +83,19 @@ def test_decode_accepts_utf8_bytes() -> None:
 
 def test_decode_client_event_without_event_id() -> None:
     assert decode_client_event('{"type":"response.create"}') == {"type": "response.create"}
+
+
+@pytest.mark.parametrize("field", sorted(FIELD_TYPES))
+def test_a_field_of_the_wrong_type_is_named(field: str) -> None:
+    expected = FIELD_TYPES[field]
+    wrong = "1" if expected is not str else 1
+    for bad in (wrong, True, [None] if expected is not list else "x"):
+        event = {"type": "conversation.item.delete", "item_id": "item_1", field: bad}
+        with pytest.raises(ProtocolError) as info:
+            decode_client_event(encode(event))
+        assert (info.value.param, info.value.code) == (field, "invalid_value")
+    optional = {"type": "response.create", field: None}
+    assert decode_client_event(encode(optional))[field] is None
 
 
 @pytest.mark.parametrize(
