@@ -2,7 +2,8 @@
 
 A reply is either spoken/written text (an assistant message) or a function call. Streaming can
 be cancelled at any point (``response.cancel`` or barge-in); the items then end ``incomplete``
-and ``response.done`` reports ``cancelled`` with the reason.
+and ``response.done`` reports ``cancelled`` with the reason. Speech streams sentence by
+sentence in 100 ms audio chunks, each preceded by a transcript delta with the words it speaks.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import contextlib
 import copy
 import inspect
 import json
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -248,16 +250,23 @@ class Responder:
             if spoken is None:
                 break
             sentence, pcm = spoken
-            delta = sentence if not part["transcript"] else " " + sentence
-            part["transcript"] += delta
-            await self._event(
-                "response.output_audio_transcript.delta", **ids, content_index=0, delta=delta
-            )
-            for piece in chunk(pcm, AUDIO_CHUNK_MS):
+            pieces = chunk(pcm, AUDIO_CHUNK_MS)
+            words = transcript_pieces(sentence, len(pieces))
+            if part["transcript"]:
+                words[0] = " " + words[0]
+            for piece, delta in zip(pieces, words, strict=True):
                 if self._pacing:
                     ahead_ms = self.audio_ms[item_id] - (time.monotonic() - started) * 1000
                     await run.wait((ahead_ms - PACING_LEAD_MS) / 1000)
                 run.check()
+                if delta:
+                    part["transcript"] += delta
+                    await self._event(
+                        "response.output_audio_transcript.delta",
+                        **ids,
+                        content_index=0,
+                        delta=delta,
+                    )
                 await self._event(
                     "response.output_audio.delta",
                     **ids,
@@ -295,6 +304,24 @@ class Responder:
 
     async def _event(self, kind: str, **fields: Any) -> None:
         await self._send({"type": kind, "event_id": new_id("event"), **fields})
+
+
+def transcript_pieces(sentence: str, parts: int) -> list[str]:
+    """Split ``sentence`` at spaces into ``parts`` pieces, one per audio chunk, evenly by words.
+
+    Each chunk's piece holds the words up to its share of the sentence (rounded up, so the
+    transcript runs just ahead of the audio, as with OpenAI); pieces may be empty and their
+    concatenation is the sentence.
+    """
+    words = sentence.split(" ")
+    pieces: list[str] = []
+    sent = 0
+    for index in range(parts):
+        upto = math.ceil((index + 1) * len(words) / parts)
+        group = " ".join(words[sent:upto])
+        pieces.append(group + " " if group and upto < len(words) else group)
+        sent = upto
+    return pieces
 
 
 def _part_text(part: dict[str, Any]) -> dict[str, Any]:

@@ -14,10 +14,19 @@ from .events import (
     AudioStoppedEvent,
     ConnectionChangeEvent,
     ErrorEvent,
+    GuardrailTrippedEvent,
     HistoryAddedEvent,
     HistoryUpdatedEvent,
     SessionEvent,
     TransportEvent,
+)
+from .guardrails import (
+    GuardrailFunctionOutput,
+    OutputGuardrail,
+    OutputGuardrailError,
+    OutputGuardrailResult,
+    OutputGuardrailSettings,
+    output_guardrail,
 )
 from .items import (
     AssistantMessageItem,
@@ -47,9 +56,15 @@ __all__ = [
     "ErrorEvent",
     "FunctionCallItem",
     "FunctionTool",
+    "GuardrailFunctionOutput",
+    "GuardrailTrippedEvent",
     "HistoryAddedEvent",
     "HistoryItem",
     "HistoryUpdatedEvent",
+    "OutputGuardrail",
+    "OutputGuardrailError",
+    "OutputGuardrailResult",
+    "OutputGuardrailSettings",
     "RealtimeAgent",
     "RealtimeSession",
     "SessionEvent",
@@ -57,5 +72,6 @@ __all__ = [
     "TransportEvent",
     "UserMessageItem",
     "function_tool",
+    "output_guardrail",
     "tool",
 ]

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .guardrails import OutputGuardrail
 from .tools import FunctionTool, function_tool
 
 
@@ -21,6 +22,8 @@ class RealtimeAgent:
     instructions: str | None = None
     tools: Sequence[FunctionTool | Callable[..., Any]] = field(default_factory=list)
     voice: str | None = None
+    output_guardrails: Sequence[OutputGuardrail] = field(default_factory=list)
+    """Checks on this agent's answers, run with the session's (see ``rtnb.session.guardrails``)."""
 
     def __post_init__(self) -> None:
         converted = [t if isinstance(t, FunctionTool) else function_tool(t) for t in self.tools]

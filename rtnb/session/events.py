@@ -14,6 +14,7 @@ from .items import HistoryItem
 
 if TYPE_CHECKING:
     from .agent import RealtimeAgent
+    from .guardrails import OutputGuardrailResult
     from .tools import FunctionTool
 
 ConnectionStatus = Literal["connecting", "connected", "disconnected"]
@@ -131,6 +132,21 @@ class HistoryUpdatedEvent(SessionEvent):
 
 
 @dataclass
+class GuardrailTrippedEvent(SessionEvent):
+    """An output guardrail tripped: the response was stopped and the model told why.
+
+    Emitted once per response. ``message`` is the assistant's text the guardrails checked;
+    ``guardrail_results`` holds the verdicts of the guardrails that tripped on it.
+    """
+
+    guardrail_results: list[OutputGuardrailResult]
+    item_id: str
+    response_id: str
+    message: str
+    type: ClassVar[str] = "guardrail_tripped"
+
+
+@dataclass
 class ErrorEvent(SessionEvent):
     """An error: the server's ``error`` object (a dict) or a Python exception."""
 
@@ -167,6 +183,7 @@ EVENT_CLASSES: dict[str, type[SessionEvent]] = {
         AgentToolEndEvent,
         HistoryAddedEvent,
         HistoryUpdatedEvent,
+        GuardrailTrippedEvent,
         ErrorEvent,
         TransportEvent,
         ConnectionChangeEvent,

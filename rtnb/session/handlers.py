@@ -28,6 +28,7 @@ from .events import (
     SessionEvent,
     TransportEvent,
 )
+from .guardrails import OutputGuardrailRunner
 from .history import History
 from .items import ContentType, HistoryItem, item_from_wire
 from .playback import PlaybackTracker
@@ -70,6 +71,7 @@ class ServerEventHandlers:
     _history: History
     _gate: ResponseGate
     _playback: PlaybackTracker
+    _guardrails: OutputGuardrailRunner
     _wire_session: dict[str, Any]
 
     def _emit(self, event: SessionEvent) -> None:
@@ -136,6 +138,8 @@ class ServerEventHandlers:
         if added:
             self._history_added(item)
         self._history_updated()
+        if part_type != "input_audio":
+            self._guardrails.on_text(event["response_id"], event["item_id"], text, final=not append)
 
     def _on_item_deleted(self, event: Event) -> None:
         if self._history.remove(event["item_id"]) is not None:
@@ -158,6 +162,7 @@ class ServerEventHandlers:
         response = event["response"]
         response_id = response.get("id")
         item_id = self._playback.finish_response(response_id)
+        self._guardrails.response_done(response_id)
         if item_id is not None:
             self._emit(AudioStoppedEvent(response_id, item_id))
         for item in response.get("output") or []:

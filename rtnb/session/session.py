@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, overload
 from urllib.parse import urlencode
 
@@ -31,6 +31,7 @@ from .events import (
     ErrorEvent,
     SessionEvent,
 )
+from .guardrails import OutputGuardrail, OutputGuardrailRunner, OutputGuardrailSettings
 from .handlers import ServerEventHandlers
 from .history import History
 from .items import HistoryItem
@@ -56,6 +57,10 @@ class RealtimeSession(ServerEventHandlers):
     Backends, in order: an injected ``transport``; an explicit ``url``; the OpenAI API when an
     API key is given or ``OPENAI_API_KEY`` is set; else the embedded local server (started by
     :meth:`connect`, options from ``server_options``, stopped by :meth:`close`).
+
+    ``output_guardrails`` check what the assistant says while it says it (with the agent's own
+    ``output_guardrails``), as often as ``output_guardrail_settings`` asks (an
+    :class:`OutputGuardrailSettings` or a dict of its fields); see :mod:`rtnb.session.guardrails`.
     """
 
     def __init__(
@@ -68,6 +73,8 @@ class RealtimeSession(ServerEventHandlers):
         api_key: ApiKey | None = None,
         url: str | None = None,
         server_options: Mapping[str, Any] | None = None,
+        output_guardrails: Sequence[OutputGuardrail] = (),
+        output_guardrail_settings: OutputGuardrailSettings | Mapping[str, Any] | None = None,
     ) -> None:
         self.agent = agent
         self.model = model
@@ -83,6 +90,7 @@ class RealtimeSession(ServerEventHandlers):
         self._history = History()
         self._gate = ResponseGate()
         self._playback = PlaybackTracker()
+        self._guardrails = OutputGuardrailRunner(self, output_guardrails, output_guardrail_settings)
         self._wire_session: dict[str, Any] = {}
         self._outgoing: asyncio.Queue[Event | None] = asyncio.Queue()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -247,8 +255,7 @@ class RealtimeSession(ServerEventHandlers):
         self._require_open()
         response_id = self._gate.active_response_id
         if response_id is not None:
-            self._playback.interrupted_responses.add(response_id)
-            self._send(ce.cancel_response(response_id))
+            self._cancel_response(response_id)
         if not self._cut_playback():
             self._emit_interrupted(None, 0, None)
 
@@ -272,6 +279,12 @@ class RealtimeSession(ServerEventHandlers):
             return
         event.setdefault("event_id", new_id("event"))
         self._outgoing.put_nowait(event)
+
+    def _cancel_response(self, response_id: str) -> None:
+        """Cancel ``response_id`` if it is the active response; drop its late audio."""
+        if response_id == self._gate.active_response_id:
+            self._playback.interrupted_responses.add(response_id)
+            self._send(ce.cancel_response(response_id))
 
     def _request_response(self, event: Event | None = None) -> None:
         for ready in self._gate.request(event or ce.create_response()):
