@@ -41,6 +41,9 @@ class ScriptedTransport:
     Pushed events are checked like the WebSocket transport checks decoded messages: an event with
     an unknown ``type`` or a missing required field reaches the session as a
     :class:`~rtnb.protocol.events.ProtocolError`.
+
+    It also implements :class:`~rtnb.transport.base.Mutable` (``muted``/``set_muted``), so
+    sessions on it support ``mute()``.
     """
 
     def __init__(self, *, backend: str = "scripted", send_session_created: bool = True) -> None:
@@ -49,6 +52,7 @@ class ScriptedTransport:
         self.connected = False
         self.closed = False
         self.fail_send: BaseException | None = None
+        self.muted = False
         self._send_session_created = send_session_created
         self._incoming: asyncio.Queue[Any] = asyncio.Queue()
         self._idle = asyncio.Event()
@@ -102,6 +106,10 @@ class ScriptedTransport:
             self.closed = True
             self.connected = False
             self._incoming.put_nowait(_END)
+
+    def set_muted(self, muted: bool) -> None:
+        """Mute or unmute the audio input (:class:`~rtnb.transport.base.Mutable`)."""
+        self.muted = muted
 
     # Scripting -------------------------------------------------------------------
 

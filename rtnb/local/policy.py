@@ -134,24 +134,60 @@ def _phrase_after_preposition(words: list[str]) -> str:
     return keywords[-1].title() if keywords else ""
 
 
+HANDOFF_PREFIX = "transfer_to_"
+"""Function tools named so are handoffs to another agent."""
+
+
 def default_policy(turn: PolicyInput) -> Reply:
-    """Deterministic policy: speak a fresh tool result, else call the best tool, else answer."""
+    """Deterministic policy: speak a fresh tool result, else call the best tool, else answer.
+
+    After a handoff (the output of a ``transfer_to_...`` call), the new agent takes the user's
+    last request over: it calls its best-matching tool (never a handoff back), else greets.
+    """
     if not turn.items:
         return Say("Hello! How can I help?")
     last = turn.items[-1]
-    if last.get("type") == "function_call_output":
-        return Say(_speak_output(str(last.get("output", ""))))
     user_text = next(
         (item_text(i) for i in reversed(turn.items) if i.get("role") == "user" and item_text(i)),
         "",
     )
-    said = _keywords(user_text)
     functions = [t for t in turn.tools if t.get("type", "function") == "function"]
+    if last.get("type") == "function_call_output":
+        new_agent = _handed_off_to(turn.items, last)
+        if new_agent is None:  # a tool result (or a refused handoff's error): say it
+            return Say(_speak_output(str(last.get("output", ""))))
+        own = [t for t in functions if not str(t.get("name", "")).startswith(HANDOFF_PREFIX)]
+        call = _best_tool_call(own, user_text)
+        return call or Say(f"Hello, {new_agent} here. How can I help?")
+    return _best_tool_call(functions, user_text) or Say(_answer(user_text))
+
+
+def _best_tool_call(functions: list[dict[str, Any]], user_text: str) -> CallTool | None:
+    said = _keywords(user_text)
     scored = [(score, t) for t in functions if (score := _tool_score(t, said)) > 0]
-    if scored:
-        _, tool = max(scored, key=lambda pair: pair[0])
-        return CallTool(str(tool["name"]), _fill_arguments(tool, user_text))
-    return Say(_answer(user_text))
+    if not scored:
+        return None
+    _, tool = max(scored, key=lambda pair: pair[0])
+    return CallTool(str(tool["name"]), _fill_arguments(tool, user_text))
+
+
+def _handed_off_to(items: list[Item], output: Item) -> str | None:
+    """The new agent's name if ``output`` completes a ``transfer_to_...`` call, else ``None``.
+
+    A completed transfer answers ``{"assistant": "<name>"}``; a refused one answers an error.
+    """
+    transfer = any(
+        i.get("type") == "function_call"
+        and i.get("call_id") == output.get("call_id")
+        and str(i.get("name", "")).startswith(HANDOFF_PREFIX)
+        for i in items
+    )
+    try:
+        value = json.loads(str(output.get("output", ""))) if transfer else None
+    except (json.JSONDecodeError, ValueError):
+        return None
+    name = value.get("assistant") if isinstance(value, dict) else None
+    return name if isinstance(name, str) and name else None
 
 
 def _speak_output(output: str) -> str:

@@ -82,6 +82,31 @@ def _output_modalities(config: Mapping[str, Any]) -> list[str]:
     return ["audio"] if "audio" in modalities else ["text"]
 
 
+def tracing_config(
+    *,
+    disabled: bool = False,
+    workflow_name: str | None = None,
+    group_id: str | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> dict[str, Any] | str | None:
+    """The wire ``tracing`` field: ``None`` (off), ``"auto"``, or a tracing object.
+
+    The object (``workflow_name``, ``group_id``, ``metadata``; only the fields given) is used when
+    any of them is given. Disabling tracing while naming a trace is contradictory: ValueError.
+    """
+    fields = {"workflow_name": workflow_name, "group_id": group_id, "metadata": metadata}
+    given = {key: value for key, value in fields.items() if value is not None}
+    if disabled:
+        if given:
+            raise ConfigError(
+                "tracing", f"tracing_disabled=True contradicts {', '.join(sorted(given))}"
+            )
+        return None
+    if "metadata" in given:
+        given["metadata"] = copy.deepcopy(dict(given["metadata"]))
+    return given or "auto"
+
+
 def build_session_config(
     config: Mapping[str, Any] | None = None,
     *,

@@ -1,10 +1,12 @@
 """Agents, tools, history and session events on top of a Realtime transport."""
 
 from .agent import RealtimeAgent
+from .approvals import ToolApprovalItem, ToolErrorFormatterArgs
 from .events import (
     EVENT_CLASSES,
     EVENT_NAMES,
     AgentEndEvent,
+    AgentHandoffEvent,
     AgentStartEvent,
     AgentToolEndEvent,
     AgentToolStartEvent,
@@ -18,6 +20,7 @@ from .events import (
     HistoryAddedEvent,
     HistoryUpdatedEvent,
     SessionEvent,
+    ToolApprovalRequestedEvent,
     TransportEvent,
 )
 from .guardrails import (
@@ -28,6 +31,8 @@ from .guardrails import (
     OutputGuardrailSettings,
     output_guardrail,
 )
+from .handoffs import Handoff, realtime_handoff
+from .history_edit import HistoryEditError
 from .items import (
     AssistantMessageItem,
     ContentPart,
@@ -36,13 +41,17 @@ from .items import (
     SystemMessageItem,
     UserMessageItem,
 )
+from .mute import MuteNotSupportedError
 from .session import RealtimeSession
-from .tools import FunctionTool, function_tool, tool
+from .switching import HandoffError
+from .tool_context import ToolContext, background_result
+from .tools import FunctionTool, ToolTimeoutError, function_tool, tool
 
 __all__ = [
     "EVENT_CLASSES",
     "EVENT_NAMES",
     "AgentEndEvent",
+    "AgentHandoffEvent",
     "AgentStartEvent",
     "AgentToolEndEvent",
     "AgentToolStartEvent",
@@ -58,9 +67,13 @@ __all__ = [
     "FunctionTool",
     "GuardrailFunctionOutput",
     "GuardrailTrippedEvent",
+    "Handoff",
+    "HandoffError",
     "HistoryAddedEvent",
+    "HistoryEditError",
     "HistoryItem",
     "HistoryUpdatedEvent",
+    "MuteNotSupportedError",
     "OutputGuardrail",
     "OutputGuardrailError",
     "OutputGuardrailResult",
@@ -69,9 +82,16 @@ __all__ = [
     "RealtimeSession",
     "SessionEvent",
     "SystemMessageItem",
+    "ToolApprovalItem",
+    "ToolApprovalRequestedEvent",
+    "ToolContext",
+    "ToolErrorFormatterArgs",
+    "ToolTimeoutError",
     "TransportEvent",
     "UserMessageItem",
+    "background_result",
     "function_tool",
     "output_guardrail",
+    "realtime_handoff",
     "tool",
 ]

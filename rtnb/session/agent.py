@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .guardrails import OutputGuardrail
+from .handoffs import Handoff, as_handoff
 from .tools import FunctionTool, function_tool
 
 
@@ -15,23 +16,45 @@ class RealtimeAgent:
     """What the model is told to be and what it may call.
 
     ``tools`` accepts :class:`FunctionTool` objects (from ``@tool``) and plain functions, which
-    are wrapped as if decorated. Tool names must be unique.
+    are wrapped as if decorated. ``handoffs`` holds other agents (or
+    :func:`~rtnb.session.handoffs.realtime_handoff` objects) the model may transfer the
+    conversation to; each is offered as a ``transfer_to_<agent>`` function tool whose description
+    comes from the target's ``handoff_description``. Tool and handoff names must be unique
+    together (:class:`ValueError` otherwise).
     """
 
     name: str
     instructions: str | None = None
     tools: Sequence[FunctionTool | Callable[..., Any]] = field(default_factory=list)
+    handoffs: list[RealtimeAgent | Handoff] = field(default_factory=list)
+    handoff_description: str | None = None
     voice: str | None = None
     output_guardrails: Sequence[OutputGuardrail] = field(default_factory=list)
     """Checks on this agent's answers, run with the session's (see ``rtnb.session.guardrails``)."""
 
     def __post_init__(self) -> None:
-        converted = [t if isinstance(t, FunctionTool) else function_tool(t) for t in self.tools]
-        names = [t.name for t in converted]
+        self.tools = [t if isinstance(t, FunctionTool) else function_tool(t) for t in self.tools]
+        self.handoffs = list(self.handoffs)
+        self.check_names()
+
+    @property
+    def handoff_tools(self) -> list[Handoff]:
+        """The agent's handoffs as :class:`Handoff` objects (resolved on each access, so
+        agents appended to ``handoffs`` later are included)."""
+        return [as_handoff(h) for h in self.handoffs]
+
+    def get_handoff(self, name: str) -> Handoff | None:
+        """The handoff whose tool is called ``name``, or ``None``."""
+        return next((h for h in self.handoff_tools if h.tool_name == name), None)
+
+    def check_names(self) -> None:
+        """Raise :class:`ValueError` listing tool/handoff names used more than once."""
+        names = [t.name for t in self.function_tools] + [h.tool_name for h in self.handoff_tools]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
-            raise ValueError(f"agent {self.name!r} has duplicate tool names: {duplicates}")
-        self.tools = converted
+            raise ValueError(
+                f"agent {self.name!r} has duplicate tool or handoff names: {duplicates}"
+            )
 
     @property
     def function_tools(self) -> list[FunctionTool]:
@@ -43,5 +66,8 @@ class RealtimeAgent:
         return next((t for t in self.function_tools if t.name == name), None)
 
     def wire_tools(self) -> list[dict[str, Any]]:
-        """Tool definitions for ``session.update``."""
-        return [t.to_wire() for t in self.function_tools]
+        """Tool definitions for ``session.update``: function tools, then handoffs."""
+        self.check_names()
+        return [t.to_wire() for t in self.function_tools] + [
+            h.to_wire() for h in self.handoff_tools
+        ]

@@ -14,6 +14,7 @@ from .items import HistoryItem
 
 if TYPE_CHECKING:
     from .agent import RealtimeAgent
+    from .approvals import ToolApprovalItem
     from .guardrails import OutputGuardrailResult
     from .tools import FunctionTool
 
@@ -113,6 +114,34 @@ class AgentToolEndEvent(SessionEvent):
 
 
 @dataclass
+class ToolApprovalRequestedEvent(SessionEvent):
+    """A tool call needs approval: nothing runs until ``session.approve(event.approval)``.
+
+    ``session.reject(event.approval)`` sends a rejection message as the call's output instead;
+    a rejected call emits no ``agent_tool_start``/``agent_tool_end``.
+    """
+
+    agent: RealtimeAgent
+    tool: FunctionTool
+    arguments: str
+    call_id: str
+    approval: ToolApprovalItem
+    type: ClassVar[str] = "tool_approval_requested"
+
+
+@dataclass
+class AgentHandoffEvent(SessionEvent):
+    """The model transferred the conversation to another agent (a handoff).
+
+    Not emitted by ``RealtimeSession.update_agent()``, which switches agents by hand.
+    """
+
+    from_agent: RealtimeAgent
+    to_agent: RealtimeAgent
+    type: ClassVar[str] = "agent_handoff"
+
+
+@dataclass
 class HistoryAddedEvent(SessionEvent):
     """A new item entered the history."""
 
@@ -181,6 +210,8 @@ EVENT_CLASSES: dict[str, type[SessionEvent]] = {
         AgentEndEvent,
         AgentToolStartEvent,
         AgentToolEndEvent,
+        ToolApprovalRequestedEvent,
+        AgentHandoffEvent,
         HistoryAddedEvent,
         HistoryUpdatedEvent,
         GuardrailTrippedEvent,

@@ -29,7 +29,7 @@ from .events import (
     TransportEvent,
 )
 from .guardrails import OutputGuardrailRunner
-from .history import History
+from .history import ROOT, History
 from .items import ContentType, HistoryItem, item_from_wire
 from .playback import PlaybackTracker
 
@@ -114,10 +114,14 @@ class ServerEventHandlers:
     def _on_item(self, event: Event) -> None:
         item = event["item"]
         if item.get("type") == "function_call_output":
-            if self._history.set_tool_output(item.get("call_id", ""), item.get("output", "")):
+            output = item.get("output", "")
+            if self._history.set_tool_output(item.get("call_id", ""), output, item.get("id")):
                 self._history_updated()
             return
-        converted = item_from_wire(item, event.get("previous_item_id"))
+        previous = event.get("previous_item_id")
+        if previous is None and "previous_item_id" in event:
+            previous = ROOT  # the server put the item first
+        converted = item_from_wire(item, previous)
         if converted is None:
             return
         stored, added, changed = self._history.upsert(converted)
@@ -143,6 +147,11 @@ class ServerEventHandlers:
 
     def _on_item_deleted(self, event: Event) -> None:
         if self._history.remove(event["item_id"]) is not None:
+            self._history_updated()
+
+    def _on_item_truncated(self, event: Event) -> None:
+        item_id, index = event["item_id"], event["content_index"]
+        if self._history.truncate_audio(item_id, index, event["audio_end_ms"]):
             self._history_updated()
 
     # ----------------------------------------------------------------- responses
@@ -197,6 +206,7 @@ class ServerEventHandlers:
         item_id, content_index = event["item_id"], event["content_index"]
         if self._playback.on_delta(item_id, content_index, response_id, len(pcm)):
             self._emit(AudioStartEvent(item_id, content_index, response_id))
+        self._history.append_audio(item_id, content_index, pcm)
         self._emit(AudioEvent(pcm, item_id, content_index, response_id))
 
     def _on_output_audio_stopped(self, event: Event) -> None:
@@ -232,6 +242,7 @@ _HANDLERS: dict[str, Callable[[Any, Event], None]] = {
     "session.updated": ServerEventHandlers._on_session_updated,
     "error": ServerEventHandlers._on_error,
     "conversation.item.deleted": ServerEventHandlers._on_item_deleted,
+    "conversation.item.truncated": ServerEventHandlers._on_item_truncated,
     "response.created": ServerEventHandlers._on_response_created,
     "response.done": ServerEventHandlers._on_response_done,
     "response.function_call_arguments.done": ServerEventHandlers._on_arguments_done,

@@ -1,7 +1,9 @@
 """The conversation history and its update rules.
 
 Rules (see DESIGN.md): an item whose id is known is merged into the existing entry; a new item
-goes right after its ``previous_item_id`` when that item is known, else at the end. A later
+goes right after its ``previous_item_id`` when that item is known (a ``function_call_output``
+item's id stands for its call), first when the server said it has no predecessor (:data:`ROOT`),
+else at the end. A later
 version of an item that comes back with an empty transcript or text (an interrupted, truncated or
 retrieved item) keeps the words already known. Input transcriptions and output text/transcript
 deltas are written into their item, creating it if it is not known yet.
@@ -11,6 +13,9 @@ delta or an append costs O(1) whatever the history length; only inserts in the m
 deletions re-index the tail. :meth:`History.snapshot` returns a :class:`HistoryView`: an
 immutable view of the first ``n`` items of the list. Appends leave earlier views valid; the
 other structural changes copy the list first when views of it are out (copy-on-write).
+
+Audio bytes are kept only with ``History(store_audio=True)``: then model audio deltas are
+appended to their content part and cut where the item was truncated.
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator, Sequence
 from typing import overload
+
+from rtnb.protocol.audio import bytes_for_ms
+from rtnb.protocol.events import ProtocolError
 
 from .items import (
     AssistantMessageItem,
@@ -29,12 +37,16 @@ from .items import (
     _MessageItem,
 )
 
+ROOT = "root"
+"""``previous_item_id`` of an item the server put at the start of the conversation."""
+
 
 def merge_content(existing: list[ContentPart], incoming: list[ContentPart]) -> list[ContentPart]:
     """Merge a new version of a message's content into the known one.
 
     Incoming parts win, except that an empty transcript/text never erases known words; known
-    parts beyond the end of the incoming list are kept (items are announced empty first).
+    parts beyond the end of the incoming list are kept (items are announced empty first);
+    audio bytes already received are kept when the new version carries none.
     """
     merged: list[ContentPart] = []
     for index in range(max(len(existing), len(incoming))):
@@ -46,6 +58,8 @@ def merge_content(existing: list[ContentPart], incoming: list[ContentPart]) -> l
             continue
         if old is not None and not new.value and old.value and old.is_audio == new.is_audio:
             _set_value(new, old.value)
+        if old is not None and new.audio is None and old.is_audio == new.is_audio:
+            new.audio = old.audio
         merged.append(new)
     return merged
 
@@ -119,10 +133,12 @@ class HistoryView(Sequence[HistoryItem]):
 class History:
     """Ordered conversation items with an id index (see the module docstring for the rules)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, store_audio: bool = False) -> None:
+        self.store_audio = store_audio
         self._items: list[HistoryItem] = []
         self._index: dict[str, int] = {}
         self._calls: dict[str, str] = {}  # call_id -> item_id
+        self._outputs: dict[str, str] = {}  # function_call_output item id -> call item id
         self._view: HistoryView | None = None
 
     def __len__(self) -> int:
@@ -148,6 +164,12 @@ class History:
 
         Returns (the stored item, whether it is new, whether anything changed).
         """
+        at_start = item.previous_item_id == ROOT
+        if at_start:
+            item.previous_item_id = None
+        if not self.store_audio and isinstance(item, _MessageItem):
+            for part in item.content:
+                part.audio = None
         position = self._index.get(item.item_id)
         if position is not None:
             existing = self._items[position]
@@ -156,8 +178,9 @@ class History:
             if kept is not existing:
                 self._unshare()[position] = kept
             self._remember_call(kept)
-            return kept, False, kept != before
-        previous = self._index.get(item.previous_item_id) if item.previous_item_id else None
+            moved = self._follow_previous(position, item.previous_item_id)
+            return kept, False, moved or kept != before
+        previous = self._anchor(item.previous_item_id) if not at_start else -1
         if previous is None or previous == len(self._items) - 1:
             self._index[item.item_id] = len(self._items)
             self._items.append(item)  # views keep their length: still valid
@@ -175,6 +198,7 @@ class History:
         item = self._unshare().pop(position)
         if isinstance(item, FunctionCallItem):
             self._calls.pop(item.call_id, None)
+            self._outputs.pop(item.output_item_id or "", None)
         self._reindex(position)
         return item
 
@@ -193,27 +217,63 @@ class History:
         item) and the content list is padded with ``part_type`` parts up to ``content_index``.
         A final value that is empty never erases known words. Returns (item, whether it is new).
         """
-        item = self.get(item_id)
-        added = False
-        if not isinstance(item, _MessageItem):
-            cls = UserMessageItem if part_type.startswith("input_") else AssistantMessageItem
-            item, added, _ = self.upsert(cls(item_id=item_id, status="in_progress"))
-        assert isinstance(item, _MessageItem)
-        while len(item.content) <= content_index:
-            item.content.append(ContentPart(type=part_type))
-        part = item.content[content_index]
+        item, part, added = self._part(item_id, content_index, part_type)
         if append:
             _set_value(part, (part.value or "") + text)
         elif text or not part.value:
             _set_value(part, text)
         return item, added
 
-    def set_tool_output(self, call_id: str, output: str) -> FunctionCallItem | None:
-        """Record a tool's output on its call item.
+    def append_audio(self, item_id: str, content_index: int, pcm: bytes) -> None:
+        """Add model audio to its content part (only when storing audio)."""
+        if self.store_audio:
+            _, part, _ = self._part(item_id, content_index, "output_audio")
+            if part.audio is None:
+                part.audio = bytearray()
+            part.audio += pcm
+
+    def truncate_audio(self, item_id: str, content_index: int, audio_end_ms: int) -> bool:
+        """Cut an item's stored audio at ``audio_end_ms``; True if bytes were dropped."""
+        item = self.get(item_id)
+        if not isinstance(item, _MessageItem) or content_index >= len(item.content):
+            return False
+        audio = item.content[content_index].audio
+        end = bytes_for_ms(audio_end_ms)
+        if audio is None or len(audio) <= end:
+            return False
+        del audio[end:]
+        return True
+
+    def _part(
+        self, item_id: str, content_index: int, part_type: ContentType
+    ) -> tuple[_MessageItem, ContentPart, bool]:
+        """The content part (item created, content padded with ``part_type`` parts if needed)."""
+        item = self.get(item_id)
+        added = False
+        if not isinstance(item, _MessageItem):
+            cls = UserMessageItem if part_type.startswith("input_") else AssistantMessageItem
+            item, added, _ = self.upsert(cls(item_id=item_id, status="in_progress"))
+        assert isinstance(item, _MessageItem)
+        if not 0 <= content_index <= len(item.content):  # parts arrive in order, one at a time
+            raise ProtocolError(
+                f"content_index {content_index} does not exist on item {item_id!r}",
+                param="content_index",
+            )
+        while len(item.content) <= content_index:
+            item.content.append(ContentPart(type=part_type))
+        return item, item.content[content_index], added
+
+    def set_tool_output(
+        self, call_id: str, output: str, output_item_id: str | None = None
+    ) -> FunctionCallItem | None:
+        """Record a tool's output (and the id of the server's output item) on its call item.
 
         Returns the item, or ``None`` if the call is unknown or already had this output.
         """
         item = self.get(self._calls.get(call_id, ""))
+        if isinstance(item, FunctionCallItem) and output_item_id:
+            item.output_item_id = output_item_id
+            self._outputs[output_item_id] = item.item_id
         if not isinstance(item, FunctionCallItem) or (item.output, item.status) == (
             output,
             "completed",
@@ -229,6 +289,29 @@ class History:
             self._items = list(self._items)
             self._view = None
         return self._items
+
+    def _anchor(self, previous_item_id: str | None) -> int | None:
+        """Position to insert after: the item, or the call whose output item this is."""
+        if not previous_item_id:
+            return None
+        position = self._index.get(previous_item_id)
+        if position is None:
+            position = self._index.get(self._outputs.get(previous_item_id, ""))
+        return position
+
+    def _follow_previous(self, position: int, previous_item_id: str | None) -> bool:
+        """Move the item at ``position`` after its previous item if that now stands after it.
+
+        Happens when an item was first seen without its place (e.g. a transcript delta that
+        arrived before ``conversation.item.added``); the server's latest word on order wins.
+        """
+        anchor = self._anchor(previous_item_id)
+        if anchor is None or anchor < position:
+            return False
+        items = self._unshare()
+        items.insert(anchor, items.pop(position))
+        self._reindex(position)
+        return True
 
     def _remember_call(self, item: HistoryItem) -> None:
         if isinstance(item, FunctionCallItem) and item.call_id:

@@ -2,14 +2,16 @@
 
 History items are small mutable dataclasses. The session updates them in place as deltas and
 later versions of an item arrive, so an item taken from the history keeps showing the latest
-text; ``copy.deepcopy`` it to keep a frozen copy. Audio bytes are never stored: audio content
-parts keep only their transcript.
+text; ``copy.deepcopy`` it to keep a frozen copy. Audio content parts keep their transcript; their
+PCM16 bytes are kept only when the session stores audio (``history_store_audio=True``).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Self
 
 ContentType = Literal["input_text", "input_audio", "input_image", "output_text", "output_audio"]
 
@@ -20,12 +22,17 @@ AUDIO_TYPES = frozenset({"input_audio", "output_audio"})
 
 @dataclass
 class ContentPart:
-    """One part of a message: text, or the transcript of audio, or an image reference."""
+    """One part of a message: text, or the transcript of audio, or an image reference.
+
+    ``audio`` holds the part's PCM16 audio (24 kHz mono) when the session stores audio
+    (``history_store_audio=True``), else ``None``. It grows while the audio streams in.
+    """
 
     type: ContentType
     text: str | None = None
     transcript: str | None = None
     image_url: str | None = None
+    audio: bytearray | None = field(default=None, repr=False)
 
     @property
     def is_audio(self) -> bool:
@@ -51,6 +58,15 @@ class _MessageItem:
     def text(self) -> str:
         """All words of the message joined (texts and transcripts)."""
         return "".join(part.value or "" for part in self.content)
+
+    @classmethod
+    def from_text(cls, text: str, item_id: str = "") -> Self:
+        """A one-part text message, e.g. to insert with ``RealtimeSession.update_history``.
+
+        An empty ``item_id`` lets the session choose one.
+        """
+        part_type: ContentType = "output_text" if cls.role == "assistant" else "input_text"
+        return cls(item_id=item_id, content=[ContentPart(type=part_type, text=text)])
 
 
 @dataclass
@@ -85,6 +101,8 @@ class FunctionCallItem:
     output: str | None = None
     status: str | None = None
     previous_item_id: str | None = None
+    output_item_id: str | None = None
+    """Id of the server's ``function_call_output`` item, once it is known."""
     type: ClassVar[str] = "function_call"
 
 
@@ -110,7 +128,18 @@ def content_part_from_wire(part: dict[str, Any]) -> ContentPart | None:
         text=part.get("text"),
         transcript=part.get("transcript"),
         image_url=part.get("image_url"),
+        audio=_decode_audio(part.get("audio")),
     )
+
+
+def _decode_audio(value: Any) -> bytearray | None:
+    """The bytes of a part's base64 ``audio`` field (``None`` if absent or not base64)."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return bytearray(base64.b64decode(value, validate=True))
+    except (binascii.Error, ValueError):
+        return None
 
 
 def message_class(role: str) -> type[_MessageItem] | None:

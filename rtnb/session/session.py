@@ -16,16 +16,15 @@ from typing import Any, overload
 from urllib.parse import urlencode
 
 from rtnb.protocol import client_events as ce
-from rtnb.protocol.config import build_session_config
+from rtnb.protocol.config import build_session_config, tracing_config
 from rtnb.protocol.events import Event, ProtocolError, new_id
 from rtnb.protocol.gate import ResponseGate
 from rtnb.transport.base import ApiKey, Transport, is_loopback_url
 
 from .agent import RealtimeAgent
+from .approvals import ApprovalDecision, ToolApprovalItem, ToolErrorFormatter
 from .dispatch import EventDispatcher, H
 from .events import (
-    AgentToolEndEvent,
-    AgentToolStartEvent,
     ConnectionChangeEvent,
     ConnectionStatus,
     ErrorEvent,
@@ -34,15 +33,19 @@ from .events import (
 from .guardrails import OutputGuardrail, OutputGuardrailRunner, OutputGuardrailSettings
 from .handlers import ServerEventHandlers
 from .history import History
+from .history_edit import HistoryEditing
 from .items import HistoryItem
+from .mute import Muting
 from .playback import PlaybackTracker
+from .switching import AgentSwitching
+from .tool_runner import ToolRunner
 
 log = logging.getLogger("rtnb.session")
 
 DEFAULT_MODEL = "gpt-realtime"
 
 
-class RealtimeSession(ServerEventHandlers):
+class RealtimeSession(ServerEventHandlers, AgentSwitching, HistoryEditing, Muting):
     """A live voice/text conversation with a :class:`RealtimeAgent`.
 
     Example::
@@ -58,9 +61,22 @@ class RealtimeSession(ServerEventHandlers):
     API key is given or ``OPENAI_API_KEY`` is set; else the embedded local server (started by
     :meth:`connect`, options from ``server_options``, stopped by :meth:`close`).
 
+    ``context`` is any object of yours that tools see as ``ToolContext.context``.
+    ``tool_error_formatter(args)`` writes the output sent for a rejected tool call (see
+    :class:`~rtnb.session.approvals.ToolErrorFormatterArgs`); without it a default text is sent.
+
     ``output_guardrails`` check what the assistant says while it says it (with the agent's own
     ``output_guardrails``), as often as ``output_guardrail_settings`` asks (an
     :class:`OutputGuardrailSettings` or a dict of its fields); see :mod:`rtnb.session.guardrails`.
+
+    ``session.agent`` is the agent answering now: handoffs and :meth:`update_agent` change it (see
+    :mod:`rtnb.session.switching`); :meth:`update_history` edits the conversation; :meth:`mute`
+    needs a transport that can mute. ``history_store_audio=True`` keeps audio bytes in history
+    items (``ContentPart.audio``: the model's audio, cut where it was truncated, and the audio of
+    user items that carry it; audio streamed with :meth:`send_audio` is not attached to items).
+    ``tracing_disabled``, ``workflow_name``, ``group_id`` and ``trace_metadata`` set the wire
+    ``tracing`` field (``null``; an object with the given fields; else ``"auto"``).
+    ``automatically_trigger_response_for_mcp_tool_calls`` is kept for MCP tool calls.
     """
 
     def __init__(
@@ -73,10 +89,18 @@ class RealtimeSession(ServerEventHandlers):
         api_key: ApiKey | None = None,
         url: str | None = None,
         server_options: Mapping[str, Any] | None = None,
+        context: Any = None,
+        tool_error_formatter: ToolErrorFormatter | None = None,
         output_guardrails: Sequence[OutputGuardrail] = (),
         output_guardrail_settings: OutputGuardrailSettings | Mapping[str, Any] | None = None,
+        history_store_audio: bool = False,
+        tracing_disabled: bool = False,
+        workflow_name: str | None = None,
+        group_id: str | None = None,
+        trace_metadata: Mapping[str, Any] | None = None,
+        automatically_trigger_response_for_mcp_tool_calls: bool = True,
     ) -> None:
-        self.agent = agent
+        self._agent = agent
         self.model = model
         self.config: dict[str, Any] = dict(config or {})
         self.backend: str | None = getattr(transport, "backend", None)
@@ -87,9 +111,19 @@ class RealtimeSession(ServerEventHandlers):
         self._server_options = dict(server_options or {})
         self._local_server: Any = None  # rtnb.local.server.LocalServer
         self._events = EventDispatcher()
-        self._history = History()
+        self._history = History(store_audio=history_store_audio)
+        self._tracing = tracing_config(
+            disabled=tracing_disabled,
+            workflow_name=workflow_name,
+            group_id=group_id,
+            metadata=trace_metadata,
+        )
+        self.automatically_trigger_response_for_mcp_tool_calls = (
+            automatically_trigger_response_for_mcp_tool_calls
+        )
         self._gate = ResponseGate()
         self._playback = PlaybackTracker()
+        self._tools = ToolRunner(self._emit, context=context, error_formatter=tool_error_formatter)
         self._guardrails = OutputGuardrailRunner(self, output_guardrails, output_guardrail_settings)
         self._wire_session: dict[str, Any] = {}
         self._outgoing: asyncio.Queue[Event | None] = asyncio.Queue()
@@ -131,6 +165,7 @@ class RealtimeSession(ServerEventHandlers):
             instructions=self.agent.instructions,
             tools=self.agent.wire_tools(),
             voice=self.agent.voice,
+            tracing=self._tracing,
         )
         self._events.start()
         self._set_status("connecting")
@@ -222,9 +257,12 @@ class RealtimeSession(ServerEventHandlers):
     def send_audio(self, pcm16: bytes | bytearray | memoryview, *, commit: bool = False) -> None:
         """Queue PCM16 (24 kHz mono) microphone audio; ``commit=True`` ends the user turn.
 
-        Committing with turn detection switched off also asks for a response.
+        Committing with turn detection switched off also asks for a response. While the session
+        is muted (:meth:`mute`), the audio and the commit are dropped.
         """
         self._require_open()
+        if self.muted:
+            return
         data = bytes(pcm16)
         if len(data) % 2:
             raise ValueError("pcm16 audio needs an even number of bytes")
@@ -266,6 +304,38 @@ class RealtimeSession(ServerEventHandlers):
         report, the session assumes all audio received so far was played.
         """
         self._playback.set_position(item_id, ms, content_index)
+
+    # ----------------------------------------------------------------- tools
+
+    @property
+    def context(self) -> Any:
+        """The ``context`` object given to the session (tools see it as ``ToolContext.context``)."""
+        return self._tools.context
+
+    @property
+    def pending_approvals(self) -> list[ToolApprovalItem]:
+        """Tool calls waiting for :meth:`approve` or :meth:`reject`, oldest first."""
+        return self._tools.approvals.pending
+
+    def approve(self, item: ToolApprovalItem, *, always_approve: bool = False) -> None:
+        """Run a tool call that waits for approval (``ToolApprovalRequestedEvent.approval``).
+
+        ``always_approve=True`` also approves every later call of this tool in this session.
+        Raises :class:`ValueError` if ``item`` is not pending (unknown or already decided).
+        Call it on the session's event loop.
+        """
+        self._tools.approvals.decide(item, ApprovalDecision(True), always=always_approve)
+
+    def reject(
+        self, item: ToolApprovalItem, *, always_reject: bool = False, message: str | None = None
+    ) -> None:
+        """Refuse a tool call that waits for approval; the model gets a rejection as its output.
+
+        The output is ``message`` when given, else the session's ``tool_error_formatter`` text,
+        else a default message. ``always_reject=True`` also rejects every later call of this
+        tool in this session. Raises :class:`ValueError` if ``item`` is not pending.
+        """
+        self._tools.approvals.decide(item, ApprovalDecision(False, message), always=always_reject)
 
     # ----------------------------------------------------------------- internals
 
@@ -362,6 +432,8 @@ class RealtimeSession(ServerEventHandlers):
                     continue
                 try:
                     self._on_server_event(message)
+                except ProtocolError as exc:  # well-formed but impossible here: report, go on
+                    self._emit(ErrorEvent(exc))
                 except Exception as exc:
                     log.exception("handling server event %r failed", message.get("type"))
                     self._emit(ErrorEvent(exc))
@@ -384,19 +456,23 @@ class RealtimeSession(ServerEventHandlers):
         if not call_id or call_id in self._started_calls:
             return
         self._started_calls.add(call_id)
+        handoff = self.agent.get_handoff(name)  # calls resolve against the current agent
+        if handoff is not None:
+            self._handoff(call_id, handoff)
+            return
         self._start_task(self._run_tool(call_id, name, arguments), f"rtnb-tool-{name}")
 
     async def _run_tool(self, call_id: str, name: str, arguments: str) -> None:
-        tool = self.agent.get_tool(name)
-        self._emit(AgentToolStartEvent(self.agent, tool, arguments, call_id))
-        if tool is None:
-            log.warning("the model called an unknown tool %r", name)
-            output = f"Error: there is no tool named {name!r}."
-        else:
-            output = await tool.invoke(arguments)
-        self._emit(AgentToolEndEvent(self.agent, tool, arguments, output, call_id))
+        output = await self._tools.run(self.agent, call_id, name, arguments, self._history)
+        if output is None:
+            return  # timed out with timeout_behavior="raise_exception": no output is sent
+        self._send_tool_output(call_id, output.text, respond=not output.background)
+
+    def _send_tool_output(self, call_id: str, output: str, *, respond: bool = True) -> None:
+        """Record a call's output, send it, and (``respond``) ask for a response."""
         if self._history.set_tool_output(call_id, output) is not None:
             self._history_updated()
         self._send(ce.function_call_output(call_id, output))
-        if self._gate.held == 0:  # one held response.create answers every finished call
+        # One held response.create answers every finished call; background results ask none.
+        if respond and self._gate.held == 0:
             self._request_response()

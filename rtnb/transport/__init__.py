@@ -1,6 +1,6 @@
 """Async loops that move Realtime protocol events over a WebSocket."""
 
-from .base import Transport
+from .base import Mutable, Transport
 from .websocket import (
     OPENAI_REALTIME_URL,
     TransportError,
@@ -11,6 +11,7 @@ from .websocket import (
 
 __all__ = [
     "OPENAI_REALTIME_URL",
+    "Mutable",
     "Transport",
     "TransportError",
     "WebSocketTransport",

@@ -55,3 +55,21 @@ class Transport(Protocol):
     async def close(self) -> None:
         """Close the connection; safe to call twice."""
         ...
+
+
+@runtime_checkable
+class Mutable(Protocol):
+    """Optional transport capability: a transport that owns the audio input and can mute it.
+
+    A session whose transport implements this supports ``session.mute()``; while muted the
+    session drops the audio given to ``send_audio``.
+    """
+
+    @property
+    def muted(self) -> bool:
+        """True while the audio input is muted."""
+        ...
+
+    def set_muted(self, muted: bool) -> None:
+        """Mute (True) or unmute (False) the audio input."""
+        ...

@@ -79,6 +79,19 @@ def test_speaks_a_fresh_tool_result() -> None:
     assert reply(*items) == Say("Sorry, that did not work: city unknown")
 
 
+def test_after_a_handoff_the_new_agent_takes_the_request_over() -> None:
+    transfer = {"type": "function_call", "name": TRANSFER["name"], "call_id": "h1"}
+    done = {"type": "function_call_output", "call_id": "h1", "output": '{"assistant": "Billing"}'}
+    asked = user("set a timer for my invoice in 5 minutes")
+    # Its own tools are routed to (never a transfer back), else it introduces itself.
+    assert reply(asked, transfer, done) == CallTool("set_timer", {"minutes": 5})
+    assert reply(user("hi"), transfer, done, tools=[TRANSFER]) == Say(
+        "Hello, Billing here. How can I help?"
+    )
+    refused = {**done, "output": "Error: cannot switch agents"}
+    assert reply(asked, transfer, refused) == Say("Error: cannot switch agents")
+
+
 def test_answers_without_tools() -> None:
     assert reply(user("hello there")) == Say("Hello! How can I help you today?")
     assert reply(user("thank you"), tools=[]) == Say("You are welcome.")

@@ -190,7 +190,7 @@ async def test_history_items_carry_no_audio(
     await transport.settle()
     [item] = session.history
     assert not any(isinstance(v, bytes) for v in vars(item).values())
-    assert "audio" not in vars(ContentPart(type="output_audio"))
+    assert all(part.audio is None for part in item.content)  # history_store_audio=False
 
 
 async def test_function_call_item_gets_its_output(
