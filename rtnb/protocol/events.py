@@ -13,6 +13,9 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from .errors import ProtocolError
+from .shapes import check_item, check_response
+
 Event = dict[str, Any]
 """A decoded wire event: a JSON object with at least a ``type``."""
 
@@ -145,28 +148,6 @@ CLIENT_EVENT_TYPES = frozenset(CLIENT_EVENT_FIELDS)
 SERVER_EVENT_TYPES = frozenset(SERVER_EVENT_FIELDS)
 
 
-class ProtocolError(ValueError):
-    """A wire event that cannot be accepted.
-
-    ``code`` and ``param`` follow the Realtime ``error`` event: ``param`` names the offending
-    field, ``event_id`` the client event that caused it (when known).
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str = "invalid_value",
-        param: str | None = None,
-        event_id: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.param = param
-        self.event_id = event_id
-
-
 def _decode(data: str | bytes, fields: Mapping[str, tuple[str, ...]], side: str) -> Event:
     try:
         event = json.loads(data)
@@ -215,6 +196,14 @@ def check_event(event: Event, fields: Mapping[str, tuple[str, ...]], side: str) 
                 param=name,
                 event_id=event_id,
             )
+    try:
+        if event.get("item") is not None:
+            check_item(event["item"])
+        if event.get("response") is not None:
+            check_response(event["response"])
+    except ProtocolError as exc:
+        exc.event_id = event_id
+        raise
     return event
 
 

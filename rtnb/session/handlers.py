@@ -137,7 +137,7 @@ class ServerEventHandlers:
         if append and not text:
             return
         item, added = self._history.write_text(
-            event["item_id"], event.get("content_index", 0), part_type, text, append=append
+            event["item_id"], event.get("content_index") or 0, part_type, text, append=append
         )
         if added:
             self._history_added(item)
