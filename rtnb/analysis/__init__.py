@@ -1,0 +1,18 @@
+"""Session records -> pandas DataFrames -> matplotlib Axes.
+
+Attach an observer before connecting (``observe(session)``; the console does it), then build
+frames at any time: :func:`history_frame`, :func:`latency_frame`, :func:`tool_frame`,
+:func:`guardrail_frame`; plots are in :mod:`rtnb.analysis.plots`.
+"""
+
+from .frames import guardrail_frame, history_frame, latency_frame, tool_frame
+from .observer import SessionObserver, observe
+
+__all__ = [
+    "SessionObserver",
+    "guardrail_frame",
+    "history_frame",
+    "latency_frame",
+    "observe",
+    "tool_frame",
+]

@@ -1,0 +1,37 @@
+"""Small helpers shared by the widgets to follow a session's events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+
+def subscribe(session: Any, handlers: Mapping[str, Callable[[Any], Any]]) -> list[str]:
+    """Register ``handlers`` (event name -> handler) on ``session``; return the names accepted.
+
+    Events the session does not know yet (``session.on`` raises :class:`ValueError`, e.g.
+    ``tool_approval_requested`` before approvals exist) are skipped.
+    """
+    accepted = []
+    for name, handler in handlers.items():
+        try:
+            session.on(name, handler)
+        except ValueError:
+            continue
+        accepted.append(name)
+    return accepted
+
+
+def unsubscribe(session: Any, handlers: Mapping[str, Callable[[Any], Any]]) -> None:
+    """Undo :func:`subscribe` (unknown names are ignored)."""
+    for name, handler in handlers.items():
+        try:
+            session.off(name, handler)
+        except ValueError:
+            continue
+
+
+def agent_name(session: Any) -> str:
+    """The name of the session's current agent, or ``""``."""
+    agent = getattr(session, "agent", None)
+    return str(getattr(agent, "name", agent or ""))

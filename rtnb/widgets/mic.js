@@ -1,0 +1,181 @@
+// rtnb microphone: AudioWorklet capture -> PCM16 mono 24 kHz chunks -> kernel (binary messages).
+const TARGET_RATE = 24000;
+
+// Runs in the AudioWorkletGlobalScope: resamples the input (linear interpolation, a no-op step of
+// 1 when the context already runs at 24 kHz) and posts fixed-size Int16 chunks with their peak.
+const WORKLET = `
+class RtnbCapture extends AudioWorkletProcessor {
+  constructor(options) {
+    super();
+    const { targetRate, chunkMs } = options.processorOptions;
+    this.step = sampleRate / targetRate;
+    this.size = Math.round((targetRate * chunkMs) / 1000);
+    this.chunk = new Int16Array(this.size);
+    this.fill = 0;
+    this.peak = 0;
+    this.t = 0;
+    this.prev = 0;
+  }
+  push(x) {
+    const s = Math.max(-1, Math.min(1, x));
+    this.peak = Math.max(this.peak, Math.abs(s));
+    this.chunk[this.fill++] = s < 0 ? s * 0x8000 : s * 0x7fff;
+    if (this.fill === this.size) {
+      this.port.postMessage({ pcm: this.chunk.buffer, peak: this.peak }, [this.chunk.buffer]);
+      this.chunk = new Int16Array(this.size);
+      this.fill = 0;
+      this.peak = 0;
+    }
+  }
+  process(inputs) {
+    const input = inputs[0] && inputs[0][0];
+    if (!input) return true;
+    const n = input.length;
+    let t = this.t;
+    for (; t < n - 1; t += this.step) {
+      const i = Math.floor(t);
+      const a = i < 0 ? this.prev : input[i];
+      this.push(a + (input[i + 1] - a) * (t - i));
+    }
+    this.t = t - n;
+    this.prev = input[n - 1];
+    return true;
+  }
+}
+registerProcessor("rtnb-capture", RtnbCapture);
+`;
+
+// Prefer a 24 kHz context (the browser resamples); fall back to the device rate where the browser
+// cannot connect a stream to a context of another rate (the worklet resamples then).
+function openSource(stream) {
+  let ctx = new AudioContext({ sampleRate: TARGET_RATE });
+  try {
+    return [ctx, ctx.createMediaStreamSource(stream)];
+  } catch {
+    ctx.close();
+    ctx = new AudioContext();
+    return [ctx, ctx.createMediaStreamSource(stream)];
+  }
+}
+
+class Capture {
+  constructor(model) {
+    this.model = model;
+    this.ctx = null;
+    this.stream = null;
+    this.peak = 0;
+    this.sent = 0;
+    this.views = new Set();
+  }
+
+  async start() {
+    if (this.ctx) return;
+    const model = this.model;
+    try {
+      const constraints = { channelCount: 1, ...model.get("constraints") };
+      this.stream = await navigator.mediaDevices.getUserMedia({ audio: constraints });
+      const [ctx, source] = openSource(this.stream);
+      this.ctx = ctx;
+      const url = URL.createObjectURL(new Blob([WORKLET], { type: "text/javascript" }));
+      await ctx.audioWorklet.addModule(url);
+      URL.revokeObjectURL(url);
+      const node = new AudioWorkletNode(ctx, "rtnb-capture", {
+        processorOptions: { targetRate: TARGET_RATE, chunkMs: model.get("chunk_ms") },
+      });
+      node.port.onmessage = ({ data }) => this.onChunk(data);
+      source.connect(node);
+      node.connect(ctx.destination); // silent: keeps the node pulled by the graph
+      await ctx.resume();
+      model.set({ capturing: true, device_rate: ctx.sampleRate, error: "" });
+    } catch (err) {
+      this.stop();
+      model.set("error", `${err.name || "Error"}: ${err.message || err}`);
+    }
+    model.save_changes();
+    this.redraw();
+  }
+
+  stop(sync = true) {
+    this.stream?.getTracks().forEach((track) => track.stop());
+    this.ctx?.close();
+    this.stream = this.ctx = null;
+    this.peak = 0;
+    if (!sync) return;
+    this.model.set("capturing", false);
+    this.model.save_changes();
+    this.redraw();
+  }
+
+  onChunk({ pcm, peak }) {
+    this.peak = peak;
+    if (!this.model.get("muted")) {
+      this.model.send({ type: "audio" }, undefined, [pcm]);
+      this.sent += 1;
+    }
+    this.redraw();
+  }
+
+  redraw() {
+    this.views.forEach((draw) => draw());
+  }
+}
+
+// One capture per model: anywidget hands initialize() and each render() a different proxy of the
+// model, so the capture is found by the model's `_uid` trait.
+const captures = new Map();
+
+function initialize({ model }) {
+  const capture = new Capture(model);
+  captures.set(model.get("_uid"), capture);
+  model.on("msg:custom", (msg) => {
+    if (msg.type === "stop") capture.stop();
+  });
+  model.on("change:muted", () => capture.redraw());
+  return () => {
+    capture.stop(false);
+    captures.delete(model.get("_uid"));
+  };
+}
+
+function render({ model, el }) {
+  const capture = captures.get(model.get("_uid"));
+  el.classList.add("rtnb-mic");
+  el.innerHTML = `
+    <button class="rtnb-mic-toggle"></button>
+    <button class="rtnb-mic-mute"></button>
+    <div class="rtnb-meter"><div class="rtnb-meter-bar"></div></div>
+    <span class="rtnb-mic-status"></span>`;
+  const toggle = el.querySelector(".rtnb-mic-toggle");
+  const mute = el.querySelector(".rtnb-mic-mute");
+  const bar = el.querySelector(".rtnb-meter-bar");
+  const status = el.querySelector(".rtnb-mic-status");
+
+  toggle.onclick = () => (capture.ctx ? capture.stop() : capture.start());
+  mute.onclick = () => {
+    model.set("muted", !model.get("muted"));
+    model.save_changes();
+  };
+
+  const draw = () => {
+    const on = Boolean(capture.ctx);
+    const muted = model.get("muted");
+    toggle.textContent = on ? "Stop mic" : "Start mic";
+    mute.textContent = muted ? "Unmute" : "Mute";
+    mute.classList.toggle("rtnb-active", muted);
+    const db = capture.peak > 0 ? 20 * Math.log10(capture.peak) : -60;
+    bar.style.width = `${Math.max(0, Math.min(100, ((db + 60) / 60) * 100))}%`;
+    bar.classList.toggle("rtnb-muted", muted);
+    const error = model.get("error");
+    status.textContent = error
+      ? error
+      : on
+        ? `${muted ? "muted" : "live"} · ${model.get("device_rate")} Hz → 24 kHz · ${capture.sent} chunks`
+        : "mic off";
+  };
+  capture.views.add(draw);
+  model.on("change:error", draw);
+  draw();
+  return () => capture.views.delete(draw);
+}
+
+export default { initialize, render };

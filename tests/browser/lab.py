@@ -1,0 +1,128 @@
+"""A JupyterLab server and a headless Debian chromium for browser tests (no downloads).
+
+The server runs on 127.0.0.1 with its own root, workspaces, settings, config and runtime
+directories and a token; chromium is driven by Python Playwright with the fake media devices.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+]
+STARTUP_TIMEOUT = 90.0
+_URL = re.compile(r"(http://127\.0\.0\.1:(\d+)/lab)\?token=")
+
+
+@dataclass
+class Lab:
+    """A running JupyterLab: where it is and which token it wants."""
+
+    url: str
+    token: str
+    root: Path
+    process: subprocess.Popen[str]
+    log: list[str]
+
+    def page_url(self, path: str) -> str:
+        """The URL opening ``path`` (relative to the root) in JupyterLab."""
+        return f"{self.url}/tree/{path}?token={self.token}"
+
+
+@contextmanager
+def jupyter_lab(tmp: Path) -> Iterator[Lab]:
+    """Start JupyterLab on a free loopback port in ``tmp``; stop it (and its kernels) on exit."""
+    root, home = tmp / "root", tmp / "home"
+    dirs = {name: tmp / name for name in ("workspaces", "settings", "config", "runtime", "ipy")}
+    for path in (root, home, *dirs.values()):
+        path.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_hex(16)
+    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+    env |= {
+        "HOME": str(home),
+        "JUPYTER_CONFIG_DIR": str(dirs["config"]),
+        "JUPYTER_RUNTIME_DIR": str(dirs["runtime"]),
+        "IPYTHONDIR": str(dirs["ipy"]),
+        "JUPYTER_PLATFORM_DIRS": "1",
+        "OPENAI_AGENTS_DISABLE_TRACING": "1",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        "--ServerApp.port=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        f"--LabApp.workspaces_dir={dirs['workspaces']}",
+        f"--LabApp.user_settings_dir={dirs['settings']}",
+        "--LabApp.expose_app_in_browser=True",
+        "--LabApp.news_url=",
+        "--ServerApp.terminals_enabled=False",
+    ]
+    if os.geteuid() == 0:
+        command.append("--allow-root")  # CI containers run as root
+    process = subprocess.Popen(
+        command,
+        cwd=root,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group: the kernels go with it
+    )
+    log: list[str] = []
+    found: list[str] = []
+    ready = threading.Event()
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            log.append(line)
+            match = _URL.search(line)
+            if match and not ready.is_set():
+                found.append(match.group(1))
+                ready.set()
+        ready.set()  # the server exited
+
+    reader = threading.Thread(target=read, name="jupyterlab-log", daemon=True)
+    reader.start()
+    try:
+        if not ready.wait(STARTUP_TIMEOUT) or not found:
+            raise RuntimeError("JupyterLab did not start:\n" + "".join(log[-40:]))
+        yield Lab(found[0], token, root, process, log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # kernels left in the server's group
+        reader.join(5)

@@ -1,0 +1,207 @@
+"""A spoken question through the real browser: chromium's fake mic -> Mic widget -> kernel ->
+embedded local server -> tool -> spoken answer -> Player widget, all in JupyterLab."""
+
+from __future__ import annotations
+
+import json
+import wave
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from rtnb.local.tts import USER_VOICE, synthesize
+from rtnb.protocol.audio import SAMPLE_RATE, resample, to_int16
+
+from .lab import CHROMIUM, CHROMIUM_FLAGS, Lab, jupyter_lab
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+
+FAKE_MIC_RATE = 48_000
+TURN_TIMEOUT_MS = 90_000
+
+SETUP = '''
+import asyncio, json
+from rtnb import RealtimeAgent, RealtimeSession, tool
+from rtnb.widgets import console
+
+calls = []
+
+@tool
+def get_weather(city: str) -> str:
+    """Return the weather for a city."""
+    calls.append(city)
+    return f"The weather in {city} is sunny."
+
+agent = RealtimeAgent(
+    name="Weather assistant", instructions="Answer weather questions.", tools=[get_weather]
+)
+config = {"audio": {"input": {"transcription": {"model": "local"}}}}
+session = RealtimeSession(agent, config=config)
+ui = console(session)
+ui
+'''
+
+REPORT = """
+loop = asyncio.get_running_loop()
+deadline = loop.time() + 30
+# The whole answer played: the browser reported every millisecond the kernel sent it.
+while not (ui.player.sent_ms > 1000 and ui.player.played_ms >= ui.player.sent_ms - 1):
+    assert loop.time() < deadline, (ui.player.played_ms, ui.player.sent_ms)
+    await asyncio.sleep(0.05)
+result = {
+    "calls": calls,
+    "played_ms": ui.player.played_ms,
+    "sent_ms": ui.player.sent_ms,
+    "player_messages": ui.player.messages,
+    "mic_ms": ui.mic.received_ms,
+    "mic_chunks": ui.mic.chunks,
+    "device_rate": ui.mic.device_rate,
+    "history": ui.history.frame[["type", "role", "text", "tool", "output"]].to_dict("records"),
+}
+print("RTNB-RESULT " + json.dumps(result, default=str))
+"""
+
+
+def write_notebook(path: Path, *sources: str) -> None:
+    cells = [
+        {
+            "id": f"cell-{index}",
+            "cell_type": "code",
+            "metadata": {},
+            "source": source,
+            "outputs": [],
+            "execution_count": None,
+        }
+        for index, source in enumerate(sources)
+    ]
+    notebook = {
+        "cells": cells,
+        "metadata": {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path.write_text(json.dumps(notebook))
+
+
+def write_question_wav(path: Path, question: str) -> None:
+    """The question spoken by the local TTS, at the fake mic's rate, between silences."""
+    speech = to_int16(synthesize(question, voice=USER_VOICE))
+    silence = np.zeros(SAMPLE_RATE // 2, dtype=np.int16)
+    samples = np.concatenate([silence, speech, silence, silence, silence, silence])
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(FAKE_MIC_RATE)
+        wav.writeframes(resample(samples, SAMPLE_RATE, FAKE_MIC_RATE).tobytes())
+
+
+RUN_CELL = """async (index) => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  panel.content.activeCellIndex = index;
+  await window.jupyterapp.commands.execute("notebook:run-cell");
+}"""
+
+KERNEL_IDLE = """() => {
+  const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const kernel = panel && panel.sessionContext && panel.sessionContext.session?.kernel;
+  return Boolean(kernel && kernel.status === "idle" && panel.content.widgets.length);
+}"""
+
+CELL_OUTPUT = """(index) => {
+  const cell = window.jupyterapp.shell.currentWidget.content.widgets[index];
+  return cell.outputArea ? cell.outputArea.node.innerText : "";
+}"""
+
+
+def run_console_turn(lab: Lab, wav: Path) -> dict[str, Any]:
+    from playwright.sync_api import sync_playwright
+
+    logs: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-audio-capture={wav}%noloop"],
+        )
+        try:
+            page = browser.new_page()
+            page.on("console", lambda m: logs.append(f"console.{m.type}: {m.text}"))
+            page.on("pageerror", lambda e: logs.append(f"pageerror: {e}"))
+            page.goto(lab.page_url("console.ipynb"))
+            page.wait_for_function(KERNEL_IDLE, timeout=120_000)
+
+            page.evaluate(RUN_CELL, 0)
+            page.locator(".rtnb-mic-toggle").wait_for(timeout=60_000)
+            page.locator("button.rtnb-connect").click()
+            page.wait_for_selector('.rtnb-status[data-status="connected"]', timeout=60_000)
+            page.locator(".rtnb-mic-toggle").click()
+
+            page.wait_for_function(
+                """() => {
+                  const answer = document.querySelector(".rtnb-transcript .rtnb-assistant");
+                  const played = document.querySelector(".rtnb-player-status");
+                  return (answer?.innerText || "").includes("sunny.")
+                    && Number(played?.dataset.playedMs) > 1000;
+                }""",
+                timeout=TURN_TIMEOUT_MS,
+            )
+            transcript = page.locator(".rtnb-transcript").inner_text()
+            page.wait_for_function(
+                """() => (document.querySelector(".rtnb-history")?.innerText || "")
+                          .includes("get_weather")""",
+                timeout=10_000,
+            )
+            table = page.locator(".rtnb-history").inner_text()
+            played_in_page = int(
+                page.locator(".rtnb-player-status").get_attribute("data-played-ms")
+            )
+            mic_status = page.locator(".rtnb-mic-status").inner_text()
+
+            page.evaluate(RUN_CELL, 1)
+            page.wait_for_function(
+                f"() => ({CELL_OUTPUT})(1).includes('RTNB-RESULT')", timeout=60_000
+            )
+            output = page.evaluate(CELL_OUTPUT, 1)
+        except Exception:
+            print("cell outputs:", [page.evaluate(CELL_OUTPUT, i) for i in range(2)])
+            page.screenshot(path=str(wav.with_suffix(".png")), full_page=True)
+            print("\n".join(logs[-60:]))
+            print("".join(lab.log[-60:]))
+            raise
+        finally:
+            browser.close()
+    result = json.loads(output.split("RTNB-RESULT ", 1)[1].strip().splitlines()[0])
+    result |= {
+        "transcript": transcript,
+        "table": table,
+        "played_in_page": played_in_page,
+        "mic_status": mic_status,
+    }
+    return result
+
+
+def test_spoken_question_through_the_browser(tmp_path: Path) -> None:
+    with jupyter_lab(tmp_path / "lab") as lab:
+        write_notebook(lab.root / "console.ipynb", SETUP, REPORT)
+        wav = tmp_path / "question.wav"
+        write_question_wav(wav, "What is the weather in Paris?")
+        result = run_console_turn(lab, wav)
+    print(json.dumps({k: v for k, v in result.items() if k != "table"}, indent=1))
+
+    assert result["calls"] == ["Paris"]
+    assert "what is the weather in paris" in result["transcript"]
+    assert "get_weather" in result["transcript"]
+    assert "The weather in Paris is sunny." in result["transcript"]
+    assert result["mic_chunks"] > 50 and result["mic_ms"] > 1000
+    # What the browser reported to the session: all of the answer's audio, played through.
+    assert result["played_ms"] > 1000
+    assert result["played_ms"] == pytest.approx(result["sent_ms"], abs=1)
+    assert result["played_in_page"] > 1000
+    rows = result["history"]
+    assert [row["type"] for row in rows] == ["message", "function_call", "message"]
+    assert rows[0]["text"] == "what is the weather in paris"
+    assert rows[1]["tool"] == "get_weather" and "sunny" in rows[1]["output"]
+    assert "get_weather" in result["table"] and "what is the weather in paris" in result["table"]
