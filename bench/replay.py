@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -301,8 +301,3 @@ def replay_json_audio(lines: Iterable[str]) -> ReplayResult:
             b64decode(event["delta"])
         count += 1
     return ReplayResult(time.perf_counter() - start, count, 0, 0, 0)
-
-
-def repeat(lines: list[str], times: int) -> Iterator[str]:
-    for _ in range(times):
-        yield from lines
