@@ -17,11 +17,18 @@ log = logging.getLogger("rtnb.widgets")
 
 
 def current_loop() -> asyncio.AbstractEventLoop:
-    """The running event loop, else the thread's default loop (the kernel's, in a notebook)."""
+    """The running event loop, else the thread's current loop (the kernel's, in a notebook)."""
     try:
         return asyncio.get_running_loop()
     except RuntimeError:
+        pass
+    try:
         return asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError as exc:
+        raise RuntimeError(
+            "rtnb widgets need the event loop the session runs on: create them in a notebook, "
+            "inside a coroutine, or pass loop="
+        ) from exc
 
 
 class LoopBridge:
@@ -90,8 +97,11 @@ class Throttle:
         """Ask for a call; returns at once."""
         if self._pending is not None:
             return
-        delay = max(0.0, self._last + self.interval - self.loop.time())
-        self._pending = self.loop.call_later(delay, self._fire)
+        delay = self._last + self.interval - self.loop.time()
+        if delay > 0:
+            self._pending = self.loop.call_later(delay, self._fire)
+        else:
+            self._pending = self.loop.call_soon(self._fire)
 
     def flush(self) -> None:
         """Make a pending call now."""

@@ -43,6 +43,7 @@ class Console(ipywidgets.VBox):
         self._bridge = LoopBridge(loop)
         loop = self._bridge.loop
         self.error = ""
+        self._used = getattr(session, "status", "disconnected") != "disconnected"
         self.status = ipywidgets.HTML()
         self.connect_button = ipywidgets.Button(description="Connect", icon="plug")
         self.disconnect_button = ipywidgets.Button(description="Disconnect")
@@ -133,7 +134,8 @@ class Console(ipywidgets.VBox):
         status = getattr(self.session, "status", "disconnected")
         backend = getattr(self.session, "backend", None) or "-"
         connected = status == "connected"
-        self.connect_button.disabled = status != "disconnected"
+        self._used = self._used or status != "disconnected"
+        self.connect_button.disabled = self._used  # a session connects once
         self.disconnect_button.disabled = not connected
         self.send_button.disabled = self.interrupt_button.disabled = not connected
         error = (

@@ -1,0 +1,83 @@
+"""Fixtures for the widgets' Python side: a session on a scripted transport, comm capture."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from rtnb import RealtimeAgent, RealtimeSession, tool
+from rtnb.testing import ScriptedTransport
+
+pytest.importorskip("anywidget")
+
+
+@tool
+def get_weather(city: str) -> str:
+    """Return the weather for a city."""
+    return f"The weather in {city} is sunny."
+
+
+class Sent:
+    """Captures what a widget sends to the browser (its ``send``), with loop times and threads."""
+
+    def __init__(self, widget: Any) -> None:
+        self.messages: list[tuple[dict[str, Any], list[bytes]]] = []
+        self.times: list[float] = []
+        self.threads: set[str] = set()
+        self.changed = asyncio.Event()
+        widget.send = self._send
+
+    def _send(self, content: dict[str, Any], buffers: Any = None) -> None:
+        self.messages.append((content, [bytes(b) for b in buffers or []]))
+        self.times.append(asyncio.get_running_loop().time())
+        self.threads.add(threading.current_thread().name)
+        self.changed.set()
+
+    def of_type(self, kind: str) -> list[tuple[dict[str, Any], list[bytes]]]:
+        return [m for m in self.messages if m[0].get("type") == kind]
+
+    async def wait(self, condition: Callable[[], bool], timeout: float = 5.0) -> None:
+        """Wait until ``condition()`` holds, re-checking after every message sent."""
+
+        async def until() -> None:
+            while not condition():
+                self.changed.clear()
+                await self.changed.wait()
+
+        await asyncio.wait_for(until(), timeout)
+
+
+def from_thread(fn: Callable[..., Any], *args: Any) -> None:
+    """Call ``fn(*args)`` on another thread (as a kernel subshell would) and join it."""
+    thread = threading.Thread(target=fn, args=args, name="subshell")
+    thread.start()
+    thread.join(5)
+
+
+async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Wait for a condition that other tasks make true (checked once per loop iteration)."""
+
+    async def check() -> None:
+        while not condition():
+            await asyncio.sleep(0)
+
+    await asyncio.wait_for(check(), timeout)
+
+
+@pytest.fixture
+def agent() -> RealtimeAgent:
+    return RealtimeAgent(name="Weather assistant", tools=[get_weather])
+
+
+@pytest.fixture
+async def scripted(
+    agent: RealtimeAgent,
+) -> AsyncIterator[tuple[RealtimeSession, ScriptedTransport]]:
+    transport = ScriptedTransport()
+    session = RealtimeSession(agent, transport=transport)
+    yield session, transport
+    await session.close()

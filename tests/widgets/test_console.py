@@ -1,0 +1,107 @@
+"""The console on a scripted session: buttons from a subshell thread, status, transcript,
+and no API key anywhere in the widgets' state."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import ipywidgets
+
+from rtnb import RealtimeAgent, RealtimeSession
+from rtnb.testing import ScriptedTransport
+from rtnb.widgets import console
+from rtnb.widgets.transcript import transcript_html
+from tests.session import wire
+
+from .conftest import from_thread, until
+
+
+def all_state(widget: ipywidgets.Widget) -> str:
+    """Every synced trait of a widget and its children, as JSON."""
+    seen: list[dict[str, Any]] = []
+
+    def walk(w: Any) -> None:
+        seen.append(w.get_state())
+        for child in getattr(w, "children", ()):
+            walk(child)
+
+    walk(widget)
+    return json.dumps(seen, default=str)
+
+
+async def test_connect_send_and_interrupt_from_button_clicks(scripted) -> None:
+    session, transport = scripted
+    ui = console(session)
+    assert 'data-status="disconnected"' in ui.status.value
+    assert ui.send_button.disabled
+
+    from_thread(ui.connect_button.click)
+    await until(lambda: session.connected and 'data-status="connected"' in ui.status.value)
+    assert "backend: scripted" in ui.status.value
+    assert "agent: Weather assistant" in ui.status.value
+    assert ui.connect_button.disabled and not ui.send_button.disabled
+
+    ui.text.value = "What is the weather in Paris?"
+    from_thread(ui.send_button.click)
+    message = await transport.wait_for_sent("conversation.item.create")
+    assert message["item"]["content"][0]["text"] == "What is the weather in Paris?"
+    await until(lambda: ui.text.value == "")
+
+    transport.push(wire.response_created("resp_1"))
+    await transport.settle()
+    from_thread(ui.interrupt_button.click)
+    await transport.wait_for_sent("response.cancel")
+
+    from_thread(ui.disconnect_button.click)
+    await until(lambda: 'data-status="disconnected"' in ui.status.value)
+    assert ui.connect_button.disabled  # a session connects once
+
+
+async def test_transcript_and_history_follow_the_conversation(scripted) -> None:
+    session, transport = scripted
+    ui = console(session)
+    await session.connect()
+    transport.push(wire.item_added(wire.user_text_item("item_u", "Weather <in> Paris?")))
+    transport.push(wire.item_added(wire.assistant_item("item_a", "It is sunny.")))
+    await until(lambda: "It is sunny." in ui.transcript.value, timeout=5)
+    assert "Weather &lt;in&gt; Paris?" in ui.transcript.value
+    await until(lambda: len(ui.history.frame) == 2)
+    assert list(ui.history.frame["role"]) == ["user", "assistant"]
+    assert "item_a" in ui.history.value
+
+
+async def test_errors_are_shown(scripted) -> None:
+    session, transport = scripted
+    ui = console(session)
+    await session.connect()
+    transport.push(wire.error("bad thing happened"))
+    await until(lambda: "bad thing happened" in ui.status.value)
+
+
+async def test_the_api_key_never_reaches_a_widget() -> None:
+    secret = "sk-test-secret-0123456789"
+    transport = ScriptedTransport()
+    session = RealtimeSession(RealtimeAgent(name="A"), transport=transport, api_key=secret)
+    ui = console(session)
+    await session.connect()
+    transport.push(wire.error(f"denied for key {secret[:6]}"))
+    transport.push(wire.item_added(wire.user_text_item("item_u", "hello")))
+    await transport.settle()
+    ui.history.refresh()
+    ui.transcript._throttle.flush()
+    await asyncio.sleep(0)
+    assert secret not in all_state(ui)
+    await session.close()
+
+
+def test_transcript_html_lines() -> None:
+    class Call:
+        type = "function_call"
+        name = "get_weather"
+        arguments = '{"city": "Paris"}'
+        output = None
+
+    html = transcript_html([Call()])
+    assert "get_weather({&quot;city&quot;: &quot;Paris&quot;}) → …" in html

@@ -1,0 +1,97 @@
+"""The player's Python side: batching, clear/end, played-ms reports, truncation."""
+
+from __future__ import annotations
+
+import asyncio
+
+from rtnb.protocol.audio import bytes_for_ms, duration_ms
+from rtnb.widgets import Player
+from tests.session import wire
+
+from .conftest import Sent, from_thread, until
+
+
+async def test_a_burst_of_audio_goes_out_in_one_message() -> None:
+    player = Player(min_interval=0.05)
+    sent = Sent(player)
+    chunks = [bytes([i]) * bytes_for_ms(20) for i in range(50)]  # 1 s, as fast as possible
+    for piece in chunks:
+        player.play(piece, "item_1")
+    await sent.wait(
+        lambda: sum(len(b[0]) for _, b in sent.of_type("audio")) == len(b"".join(chunks))
+    )
+    audio = sent.of_type("audio")
+    assert len(audio) <= 2
+    assert b"".join(b[0] for _, b in audio) == b"".join(chunks)
+    assert all(content["item"] == "item_1" for content, _ in audio)
+    assert player.sent_ms == duration_ms(b"".join(chunks))
+
+
+async def test_streamed_audio_is_rate_limited() -> None:
+    loop = asyncio.get_running_loop()
+    player = Player(min_interval=0.05)
+    sent = Sent(player)
+    piece = b"\x01\x00" * 240  # 10 ms
+    for i in range(60):  # 600 ms of audio arriving every 5 ms
+        loop.call_later(i * 0.005, player.play, piece, "item_1")
+    await sent.wait(lambda: player.sent_ms >= 600 - 1e-6)
+    gaps = [b - a for a, b in zip(sent.times, sent.times[1:], strict=False)]
+    assert len(sent.messages) <= 9  # 300 ms of arrivals at most every 50 ms
+    assert min(gaps) >= 0.05 - 2e-3
+
+
+async def test_items_stay_apart_and_in_order() -> None:
+    player = Player()
+    sent = Sent(player)
+    player.play(b"\x01\x00" * 10, "a")
+    player.play(b"\x02\x00" * 10, "b")
+    player.play(b"\x03\x00" * 10, "b")
+    player.end()  # sends what is queued now, then "end"
+    assert [(c["type"], c.get("item")) for c, _ in sent.messages] == [
+        ("audio", "a"),
+        ("audio", "b"),
+        ("end", None),
+    ]
+    assert sent.messages[1][1] == [b"\x02\x00" * 10 + b"\x03\x00" * 10]
+
+
+async def test_clear_drops_queued_audio_and_tells_the_browser_at_once() -> None:
+    player = Player(min_interval=10.0)
+    sent = Sent(player)
+    player.play(b"\x01\x00" * 10, "a")
+    await sent.wait(lambda: len(sent.messages) == 1)
+    player.play(b"\x02\x00" * 10, "a")  # held back by the 10 s interval
+    player.clear()
+    assert [c["type"] for c, _ in sent.messages] == ["audio", "clear"]
+    player.end()
+    assert [c["type"] for c, _ in sent.messages] == ["audio", "clear", "end"]
+
+
+async def test_played_reports_from_a_subshell_thread_reach_the_session(scripted) -> None:
+    session, transport = scripted
+    player = Player(session)
+    sent = Sent(player)
+    await session.connect()
+    transport.push(wire.response_created("resp_1"))
+    transport.push(wire.audio_delta("resp_1", "item_1", wire.pcm_ms(1000)))
+    await sent.wait(lambda: player.sent_ms == 1000)
+    assert "MainThread" in sent.threads or len(sent.threads) == 1
+
+    # The browser played 120 ms when the user spoke: the cut is where they stopped hearing it.
+    from_thread(
+        player._on_browser_message, player, {"type": "played", "item": "item_1", "ms": 120.0}, []
+    )
+    await until(lambda: player.positions == {"item_1": 120.0})
+    transport.push(wire.speech_started("item_user"))
+    truncate = await transport.wait_for_sent("conversation.item.truncate")
+    assert truncate["audio_end_ms"] == 120
+    await sent.wait(lambda: bool(sent.of_type("clear")))
+    assert player.played_ms == 120.0
+
+
+async def test_malformed_reports_are_ignored() -> None:
+    player = Player()
+    player._on_browser_message(player, {"type": "played", "item": 3, "ms": "x"}, [])
+    player._on_browser_message(player, {"type": "other"}, [])
+    await asyncio.sleep(0)
+    assert player.positions == {}
