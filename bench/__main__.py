@@ -91,14 +91,18 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(names) - set(BENCHMARKS))
     if unknown:
         parser.error(f"unknown benchmarks {unknown}; choose from {', '.join(BENCHMARKS)}")
-    logging.getLogger("rtnb").setLevel(logging.ERROR)  # replays end with a disconnect warning
-
     from bench.record import stream_meta
 
     started = datetime.now(timezone.utc)
     t0 = time.perf_counter()
     meta = stream_meta() if {"events", "memory"} & set(names) else None
-    rows = run(names, args.quick)
+    rtnb_log = logging.getLogger("rtnb")
+    level = rtnb_log.level
+    rtnb_log.setLevel(logging.ERROR)  # replays end with a disconnect warning
+    try:
+        rows = run(names, args.quick)
+    finally:
+        rtnb_log.setLevel(level)  # main() also runs inside the test process
     duration = time.perf_counter() - t0
     info = machine()
     mode = "quick" if args.quick else "full"

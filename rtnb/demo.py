@@ -129,7 +129,7 @@ async def _converse(
         await _speak(session, synthesize(question, voice=USER_VOICE), times, realtime=realtime)
         try:
             await asyncio.wait_for(finished.wait(), TURN_TIMEOUT_S)
-        except TimeoutError:
+        except asyncio.TimeoutError:  # not the builtin before Python 3.11
             print("the agent did not answer in time")
             return 1
         _print_conversation(session)

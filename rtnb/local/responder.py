@@ -65,7 +65,7 @@ class ResponseRun:
     async def wait(self, seconds: float) -> None:
         """Sleep up to ``seconds``, waking early (and raising) when cancelled."""
         if seconds > 0:
-            with contextlib.suppress(TimeoutError):
+            with contextlib.suppress(asyncio.TimeoutError):  # the builtin only from 3.11
                 await asyncio.wait_for(self._cancel.wait(), seconds)
         self.check()
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal, Self
+from typing import Any, ClassVar, Literal, TypeVar
 
 ContentType = Literal["input_text", "input_audio", "input_image", "output_text", "output_audio"]
 
@@ -45,6 +45,9 @@ class ContentPart:
         return self.transcript if self.is_audio else self.text
 
 
+_M = TypeVar("_M", bound="_MessageItem")  # typing.Self needs Python 3.11
+
+
 @dataclass
 class _MessageItem:
     item_id: str
@@ -60,7 +63,7 @@ class _MessageItem:
         return "".join(part.value or "" for part in self.content)
 
     @classmethod
-    def from_text(cls, text: str, item_id: str = "") -> Self:
+    def from_text(cls: type[_M], text: str, item_id: str = "") -> _M:
         """A one-part text message, e.g. to insert with ``RealtimeSession.update_history``.
 
         An empty ``item_id`` lets the session choose one.

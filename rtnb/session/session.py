@@ -9,7 +9,6 @@ delivery task. The public sending methods are synchronous: they only queue event
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, overload
@@ -196,8 +195,9 @@ class RealtimeSession(ServerEventHandlers, AgentSwitching, HistoryEditing, Mutin
                 task.cancel()
         if self._writer is not None and not self._writer.done():
             self._outgoing.put_nowait(None)  # send what is queued first
-            with contextlib.suppress(Exception, asyncio.TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._writer), 2.0)
+            # wait() never raises the task's outcome: it may have been cancelled by a lost
+            # connection an instant ago, and close() must not raise that CancelledError.
+            await asyncio.wait({self._writer}, timeout=2.0)
             self._writer.cancel()
         if self._reader is not None and self._reader is not current:
             self._reader.cancel()
