@@ -16,6 +16,7 @@ from .console import Console, console
 from .history import HistoryTable
 from .mic import Mic
 from .player import Player
+from .record import ReplaySession, record
 from .transcript import Transcript
 
 __all__ = [
@@ -25,6 +26,8 @@ __all__ = [
     "HistoryTable",
     "Mic",
     "Player",
+    "ReplaySession",
     "Transcript",
     "console",
+    "record",
 ]

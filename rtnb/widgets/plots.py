@@ -1,0 +1,68 @@
+"""Live plots: a matplotlib plot of :mod:`rtnb.analysis.plots` redrawn as the session goes.
+
+The figure is drawn off-screen (no pyplot) and shown as a PNG, at most once per ``interval``
+seconds, when the session's observer records something.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from rtnb.analysis import observe
+from rtnb.analysis.plots import guardrail_plot, latency_plot, tool_plot
+
+from ._bridge import LoopBridge, Throttle
+
+PlotFunction = Callable[..., Axes]
+
+
+class LivePlot(ipywidgets.Image):
+    """``plot(session, ax=...)`` redrawn when the session's observer records events."""
+
+    def __init__(
+        self,
+        session: Any,
+        plot: PlotFunction,
+        *,
+        loop: asyncio.AbstractEventLoop | None = None,
+        interval: float = 1.0,
+        figsize: tuple[float, float] = (7.0, 3.0),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(format="png", **kwargs)
+        self.session = session
+        self.plot = plot
+        self.figsize = figsize
+        self._throttle = Throttle(self.redraw, interval, LoopBridge(loop).loop)
+        observe(session).on_record(lambda _record: self._throttle.trigger())
+        self.redraw()
+
+    def redraw(self) -> None:
+        """Draw the plot now."""
+        figure = Figure(figsize=self.figsize, layout="constrained")
+        self.plot(self.session, ax=figure.subplots())
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=80)
+        self.value = buffer.getvalue()
+
+
+def live_latency(session: Any, **options: Any) -> LivePlot:
+    """:func:`~rtnb.analysis.plots.latency_plot`, kept up to date."""
+    return LivePlot(session, latency_plot, **options)
+
+
+def live_guardrails(session: Any, **options: Any) -> LivePlot:
+    """:func:`~rtnb.analysis.plots.guardrail_plot`, kept up to date."""
+    return LivePlot(session, guardrail_plot, **options)
+
+
+def live_tools(session: Any, **options: Any) -> LivePlot:
+    """:func:`~rtnb.analysis.plots.tool_plot`, kept up to date."""
+    return LivePlot(session, tool_plot, **options)

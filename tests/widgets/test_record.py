@@ -1,0 +1,112 @@
+"""Record a session's events as JSONL and replay them into the widgets without a backend."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from rtnb.analysis import guardrail_frame, history_frame, latency_frame, tool_frame
+from rtnb.widgets import Approvals, console
+from rtnb.widgets.record import ReplaySession, load, record
+from tests.analysis.conversation import converse
+from tests.session import wire
+
+from .conftest import Sent
+
+
+@pytest.fixture(scope="module")
+def conversation():
+    return asyncio.run(converse())
+
+
+async def test_a_recording_replays_into_the_console(conversation, tmp_path: Path) -> None:
+    session, observer = conversation
+    path = tmp_path / "talk.jsonl"
+    record(session, path).close()  # an observed session: everything so far is written
+    records = load(path)
+    assert records[0]["event"] == "recording" and records[0]["agent"] == "Weather assistant"
+    assert records[1:] == json.loads(json.dumps(observer.records))
+
+    replay = ReplaySession(records, speed=None)
+    ui = console(replay)
+    sent = Sent(ui.player)
+    ui.connect_button.click()  # Connect plays the recording
+    await asyncio.wait_for(replay.play(), 10)
+    assert replay.status == "disconnected"
+
+    ui.transcript._throttle.flush()
+    assert "The weather in Paris is sunny." in ui.transcript.value
+    assert "get_weather" in ui.transcript.value
+    ui.history.refresh()
+    pd.testing.assert_frame_equal(ui.history.frame, history_frame(session))
+    for frame in (latency_frame, tool_frame, guardrail_frame):
+        pd.testing.assert_frame_equal(frame(replay), frame(session))
+    audio_ms = sum(r["ms"] for r in observer.records if r["event"] == "audio")
+    await sent.wait(lambda: ui.player.sent_ms == pytest.approx(audio_ms))
+    assert sent.of_type("clear")  # the guardrail cut the London answer
+    await replay.close()
+
+
+async def test_replay_paces_records_and_skips_unrecorded_audio() -> None:
+    records = [
+        {
+            "t": 0.0,
+            "event": "audio",
+            "item_id": "i",
+            "content_index": 0,
+            "response_id": "r",
+            "ms": 5,
+        },
+        {"t": 0.2, "event": "error", "message": "late"},
+    ]
+    replay = ReplaySession(records, speed=2.0)
+    seen: list[tuple[str, float]] = []
+    loop = asyncio.get_running_loop()
+    replay.on("audio", lambda e: seen.append(("audio", loop.time())))
+    replay.on("error", lambda e: seen.append((e.error["message"], loop.time())))
+    start = loop.time()
+    await asyncio.wait_for(replay.play(), 5)
+    await replay.close()
+    assert [name for name, _ in seen] == ["late"]  # no pcm recorded: nothing to play
+    assert seen[0][1] - start >= 0.1 - 1e-3  # 0.2 s at double speed
+
+
+async def test_recording_writes_as_events_arrive(scripted, tmp_path: Path) -> None:
+    session, transport = scripted
+    path = tmp_path / "live.jsonl"
+    recorder = record(session, path, audio=False)
+    await session.connect()
+    transport.push(wire.item_added(wire.user_text_item("item_u", "hello")))
+    transport.push(wire.response_created("resp_1"))
+    transport.push(wire.audio_delta("resp_1", "item_a", wire.pcm_ms(100)))
+    await transport.settle()
+    await asyncio.wait_for(_lines_until(path, "audio"), 5)
+    recorder.close()
+    events = [r["event"] for r in load(path)]
+    assert events[0] == "recording" and "history_updated" in events
+    audio = [r for r in load(path) if r["event"] == "audio"]
+    assert audio and all("pcm" not in r and r["ms"] == 100 for r in audio)
+
+
+async def test_replayed_approval_requests_show_cards_that_decide_nothing() -> None:
+    records = [
+        {"t": 0.0, "event": "tool_approval_requested", "agent": "A", "tool": "rm"}
+        | {"arguments": '{"path": "/"}', "call_id": "call_1"}
+    ]
+    replay = ReplaySession(records, speed=None)
+    approvals = Approvals(replay)
+    await replay.play()
+    await replay.close()
+    (card,) = approvals.pending
+    assert "rm" in card.header.value
+    card.approve_button.click()  # a replay cannot talk: ignored, no error
+    assert card.decision == "approved"
+
+
+async def _lines_until(path: Path, event: str) -> None:
+    while not any(json.loads(line)["event"] == event for line in path.read_text().splitlines()):
+        await asyncio.sleep(0.01)
