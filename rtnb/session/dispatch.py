@@ -107,6 +107,10 @@ class EventDispatcher:
             stream.put_nowait(None)
         self._streams.clear()
 
+    def resume_streams(self) -> None:
+        """Let :meth:`stream` make live iterators again (after a reconnect)."""
+        self._ended = False
+
     def stream(self) -> AsyncIterator[SessionEvent]:
         """An iterator over every event emitted from now on, until :meth:`end_streams`."""
         queue: asyncio.Queue[SessionEvent | None] = asyncio.Queue()

@@ -9,9 +9,11 @@ delivery task. The public sending methods are synchronous: they only queue event
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from typing import Any, overload
+from pathlib import Path
+from typing import IO, Any, overload
 from urllib.parse import urlencode
 
 from rtnb.protocol import client_events as ce
@@ -36,6 +38,7 @@ from .history_edit import HistoryEditing
 from .items import HistoryItem
 from .mute import Muting
 from .playback import PlaybackTracker
+from .recovery import export_history, replay_events
 from .switching import AgentSwitching
 from .tool_runner import ToolRunner
 
@@ -105,6 +108,7 @@ class RealtimeSession(ServerEventHandlers, AgentSwitching, HistoryEditing, Mutin
         self.backend: str | None = getattr(transport, "backend", None)
         self.status: ConnectionStatus = "disconnected"
         self._transport = transport
+        self._injected_transport = transport is not None
         self._api_key = api_key
         self._url = url
         self._server_options = dict(server_options or {})
@@ -167,6 +171,7 @@ class RealtimeSession(ServerEventHandlers, AgentSwitching, HistoryEditing, Mutin
             tracing=self._tracing,
         )
         self._events.start()
+        self._events.resume_streams()
         self._set_status("connecting")
         try:
             transport = await self._open_transport(api_key, url, call_id)
@@ -217,6 +222,56 @@ class RealtimeSession(ServerEventHandlers, AgentSwitching, HistoryEditing, Mutin
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
+
+    async def reconnect(
+        self,
+        *,
+        replay_history: bool = False,
+        api_key: ApiKey | None = None,
+        model: str | None = None,
+        url: str | None = None,
+        call_id: str | None = None,
+    ) -> None:
+        """Connect again after the connection was lost; the history is kept.
+
+        The backend is chosen as in :meth:`connect` (a local server this session started is
+        reused). The new server-side conversation starts empty: with ``replay_history=True``
+        the words of the history are recreated in it (see
+        :func:`~rtnb.session.recovery.replay_events`), so the model remembers the conversation.
+        """
+        if self._closed:
+            raise RuntimeError("the session was closed; create a new session")
+        if self._open:
+            raise RuntimeError("the session is still connected")
+        await self._drop_connection()
+        self._used = False
+        await self.connect(api_key=api_key, model=model, url=url, call_id=call_id)
+        if replay_history:
+            for event in replay_events(self._history.snapshot()):
+                self._send(event)
+
+    def export_history(self, destination: str | Path | IO[str]) -> int:
+        """Write the history as JSONL (one item a line, no audio bytes); return the item count.
+
+        Works connected or not, e.g. to keep a conversation after the server went away.
+        """
+        return export_history(self._history.snapshot(), destination)
+
+    async def _drop_connection(self) -> None:
+        """Stop the reader and writer of a lost connection and close its transport."""
+        for task in (self._reader, self._writer):
+            if task is not None and not task.done():
+                task.cancel()
+        await asyncio.gather(
+            *(t for t in (self._reader, self._writer) if t is not None), return_exceptions=True
+        )
+        self._reader = self._writer = None
+        if self._transport is not None:
+            with contextlib.suppress(Exception):
+                await self._transport.close()
+        if not self._injected_transport:
+            self._transport = None
+        self._outgoing = asyncio.Queue()  # events queued for the lost connection are dropped
 
     # ----------------------------------------------------------------- events
 
@@ -398,7 +453,8 @@ class RealtimeSession(ServerEventHandlers, AgentSwitching, HistoryEditing, Mutin
         else:
             from rtnb.local.server import start_local_server
 
-            self._local_server = await start_local_server(**self._server_options)
+            if self._local_server is None:  # a reconnect reuses the server it started
+                self._local_server = await start_local_server(**self._server_options)
             self.backend = "local"
             url = f"{self._local_server.url}?{urlencode({'model': self.model})}"
             key = self._server_options.get("token")

@@ -19,6 +19,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
 from rtnb.protocol.events import Event, encode
+from rtnb.transport.redaction import redacting_logger
 
 log = logging.getLogger("rtnb.server")
 
@@ -102,4 +103,5 @@ async def serve_realtime(
         process_request=_check_request(token),
         max_size=MAX_FRAME_BYTES,
         compression=None,
+        logger=redacting_logger("rtnb.server.websockets"),
     )

@@ -13,6 +13,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from rtnb.protocol.events import Event, ProtocolError, decode_server_event, encode
 from rtnb.transport.base import ApiKey, is_loopback_url
+from rtnb.transport.redaction import redacting_logger
 
 OPENAI_REALTIME_URL = "wss://api.openai.com/v1/realtime"
 
@@ -89,6 +90,7 @@ class WebSocketTransport:
                 compression=None,
                 # An HTTP(S)_PROXY in the environment must not capture loopback connections.
                 proxy=None if is_loopback_url(self.url) else True,
+                logger=redacting_logger("rtnb.transport.websockets"),
             )
         except (OSError, websockets.exceptions.WebSocketException) as exc:
             # The message never carries the key: only the URL and the error's class/text.
