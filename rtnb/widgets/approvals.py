@@ -46,6 +46,8 @@ class ApprovalCard(ipywidgets.VBox):
         self.reject_button = ipywidgets.Button(description="Reject", button_style="danger")
         self.always = ipywidgets.Checkbox(description=f"always for {tool}", indent=False)
         self.message = ipywidgets.Text(placeholder="why not (optional, told to the model)")
+        self.approve_button.add_class("rtnb-approve")
+        self.reject_button.add_class("rtnb-reject")
         self.approve_button.on_click(lambda _: decide(self, True))
         self.reject_button.on_click(lambda _: decide(self, False))
         buttons = ipywidgets.HBox(

@@ -82,7 +82,7 @@ class Console(ipywidgets.VBox):
             lambda _: self._bridge.spawn(self._disconnect, "rtnb-disconnect")
         )
         self.send_button.on_click(lambda _: self._bridge.call(self._send_text, self.text.value))
-        self.interrupt_button.on_click(lambda _: self._bridge.call(self._interrupt))
+        self.interrupt_button.on_click(lambda _: self._bridge.spawn(self._interrupt, "rtnb-stop"))
         self._refresh = Throttle(self._render_status, 0.2, loop)
         subscribe(
             session,
@@ -115,7 +115,9 @@ class Console(ipywidgets.VBox):
             self.session.send_message(text)
             self.text.value = ""
 
-    def _interrupt(self) -> None:
+    async def _interrupt(self) -> None:
+        # Stop the player first: the session then truncates at the position it really reached.
+        await self.player.stop()
         if self.session.connected:
             self.session.interrupt()
 

@@ -1,7 +1,8 @@
 // rtnb player: streamed PCM16 24 kHz mono played gaplessly by an AudioWorklet queue.
 // Messages from the kernel: {type: "audio", item} + one PCM16 buffer; {type: "end"} (no more
 // audio for now: play what is queued); {type: "clear"} (stop at once, drop the queue).
-// To the kernel: {type: "played", item, ms}: how much of an item was really played.
+// To the kernel: {type: "played", item, ms}: how much of an item was really played;
+// {type: "cleared"} once a clear took effect (after its last "played" reports).
 const RATE = 24000;
 
 // Runs in the AudioWorkletGlobalScope. Starts after `prebuffer` samples are queued (or on "end"),
@@ -37,6 +38,7 @@ class RtnbPlayback extends AudioWorkletProcessor {
       this.head = this.queued = 0;
       this.playing = this.flush = false;
       this.report();
+      this.port.postMessage({ cleared: true });
     }
   }
   report() {
@@ -88,6 +90,7 @@ class Playback {
     this.pending = []; // messages that arrived before the worklet was ready
     this.playedMs = 0;
     this.positions = new Map();
+    this.lastItem = "";
     this.views = new Set();
   }
 
@@ -138,9 +141,14 @@ class Playback {
     }
   }
 
-  onPlayed({ item, ms }) {
+  onPlayed({ item, ms, cleared }) {
+    if (cleared) {
+      this.model.send({ type: "cleared" });
+      return;
+    }
     const before = this.positions.get(item) || 0;
     this.positions.set(item, ms);
+    this.lastItem = item;
     this.playedMs += ms - before;
     this.model.send({ type: "played", item, ms });
     this.redraw();
@@ -184,6 +192,8 @@ function render({ model, el }) {
     const error = model.get("error");
     status.textContent = error || `speaker ${state} · played ${Math.round(playback.playedMs)} ms`;
     status.dataset.playedMs = String(Math.round(playback.playedMs));
+    status.dataset.item = playback.lastItem;
+    status.dataset.itemMs = String(Math.round(playback.positions.get(playback.lastItem) || 0));
   };
   playback.views.add(draw);
   model.on("change:error", draw);

@@ -11,6 +11,7 @@ hearing it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from pathlib import Path
 from typing import Any
@@ -46,9 +47,12 @@ class Player(anywidget.AnyWidget):
         self.session = session
         self.positions: dict[str, float] = {}
         """Item id -> milliseconds the browser reports having played."""
-        self.sent_ms = 0.0
+        self.sent: dict[str, float] = {}
+        """Item id -> milliseconds sent to the browser."""
         self.messages = 0
         self._pending: list[tuple[str, bytearray]] = []
+        self._stopped: set[str] = set()  # items cleared: their late audio is dropped
+        self._cleared: asyncio.Event | None = None
         self._bridge = LoopBridge(loop)
         self._throttle = Throttle(self._flush, min_interval, self._bridge.loop)
         self.on_msg(self._on_browser_message)
@@ -59,6 +63,11 @@ class Player(anywidget.AnyWidget):
     def played_ms(self) -> float:
         """Milliseconds played in the browser, over all items."""
         return sum(self.positions.values())
+
+    @property
+    def sent_ms(self) -> float:
+        """Milliseconds sent to the browser, over all items."""
+        return sum(self.sent.values())
 
     def attach(self, session: Any) -> None:
         """Play ``session``'s audio and report positions to it."""
@@ -74,6 +83,8 @@ class Player(anywidget.AnyWidget):
 
     def play(self, pcm16: bytes, item_id: str = "") -> None:
         """Queue audio of ``item_id`` (call on the event loop)."""
+        if item_id in self._stopped:
+            return
         if self._pending and self._pending[-1][0] == item_id:
             self._pending[-1][1].extend(pcm16)
         else:
@@ -86,15 +97,29 @@ class Player(anywidget.AnyWidget):
         self._post({"type": "end"})
 
     def clear(self) -> None:
-        """Stop playback at once and drop everything queued (here and in the browser)."""
+        """Stop playback at once and drop everything queued (here and in the browser).
+
+        Audio still arriving for the items sent so far is dropped too.
+        """
         self._throttle.cancel()
+        self._stopped.update(self.sent)
+        self._stopped.update(item for item, _ in self._pending)
         self._pending.clear()
         self._post({"type": "clear"})
+
+    async def stop(self, timeout: float = 0.5) -> None:
+        """:meth:`clear`, then wait (up to ``timeout`` s) until the browser has stopped and
+        reported its final positions, so an ``interrupt()`` that follows truncates the item
+        exactly where the user stopped hearing it."""
+        self._cleared = cleared = asyncio.Event()
+        self.clear()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(cleared.wait(), timeout)
 
     def _flush(self) -> None:
         pending, self._pending = self._pending, []
         for item_id, pcm in pending:
-            self.sent_ms += duration_ms(len(pcm))
+            self.sent[item_id] = self.sent.get(item_id, 0.0) + duration_ms(len(pcm))
             self._post({"type": "audio", "item": item_id}, [bytes(pcm)])
 
     def _post(self, content: dict[str, Any], buffers: list[bytes] | None = None) -> None:
@@ -103,12 +128,18 @@ class Player(anywidget.AnyWidget):
 
     # Comm side: any thread. Only hand over.
     def _on_browser_message(self, _widget: Any, content: dict[str, Any], _buffers: Any) -> None:
-        if content.get("type") == "played":
+        if content.get("type") == "cleared":
+            self._bridge.call(self._on_cleared)
+        elif content.get("type") == "played":
             item, ms = content.get("item"), content.get("ms")
             if isinstance(item, str) and isinstance(ms, (int, float)):
                 self._bridge.call(self._on_played, item, float(ms))
 
     # Loop side.
+    def _on_cleared(self) -> None:
+        if self._cleared is not None:
+            self._cleared.set()
+
     def _on_played(self, item_id: str, ms: float) -> None:
         self.positions[item_id] = ms
         report = getattr(self.session, "set_playback_position", None)

@@ -34,11 +34,21 @@ def get_weather(city: str) -> str:
     calls.append(city)
     return f"The weather in {city} is sunny."
 
+@tool(needs_approval=True)
+def get_forecast(city: str) -> str:
+    """Return tomorrow's forecast for a city."""
+    calls.append(f"forecast {city}")
+    return f"Tomorrow in {city}: rain."
+
 agent = RealtimeAgent(
-    name="Weather assistant", instructions="Answer weather questions.", tools=[get_weather]
+    name="Weather assistant",
+    instructions="Answer weather questions.",
+    tools=[get_weather, get_forecast],
 )
 config = {"audio": {"input": {"transcription": {"model": "local"}}}}
 session = RealtimeSession(agent, config=config)
+cuts = []
+session.on("audio_interrupted", lambda e: cuts.append((e.item_id, e.audio_end_ms)))
 ui = console(session)
 ui
 '''
@@ -46,19 +56,30 @@ ui
 REPORT = """
 loop = asyncio.get_running_loop()
 deadline = loop.time() + 30
-# The whole answer played: the browser reported every millisecond the kernel sent it.
-while not (ui.player.sent_ms > 1000 and ui.player.played_ms >= ui.player.sent_ms - 1):
-    assert loop.time() < deadline, (ui.player.played_ms, ui.player.sent_ms)
+
+def settled():
+    # One answer was cut; the browser reported every millisecond of the others.
+    if len(cuts) != 1 or cuts[0][0] not in ui.player.positions:
+        return False
+    sent = {item: ms for item, ms in ui.player.sent.items() if item != cuts[0][0]}
+    played = ui.player.positions
+    return len(sent) == 2 and all(played.get(i, 0) >= ms - 1 for i, ms in sent.items())
+
+while not settled():
+    assert loop.time() < deadline, (cuts, ui.player.positions, ui.player.sent)
     await asyncio.sleep(0.05)
 result = {
     "calls": calls,
     "played_ms": ui.player.played_ms,
     "sent_ms": ui.player.sent_ms,
+    "sent": ui.player.sent,
     "player_messages": ui.player.messages,
     "mic_ms": ui.mic.received_ms,
     "mic_chunks": ui.mic.chunks,
     "device_rate": ui.mic.device_rate,
     "history": ui.history.frame[["type", "role", "text", "tool", "output"]].to_dict("records"),
+    "cuts": cuts,
+    "positions": ui.player.positions,
 }
 print("RTNB-RESULT " + json.dumps(result, default=str))
 """
@@ -155,6 +176,36 @@ def run_console_turn(lab: Lab, wav: Path) -> dict[str, Any]:
                 timeout=10_000,
             )
             table = page.locator(".rtnb-history").inner_text()
+
+            # A typed question whose tool needs approval: a card, approved in the page.
+            page.locator(".rtnb-text input").fill("What is the forecast for London?")
+            page.locator("button.rtnb-send").click()
+            card = page.locator(".rtnb-approval")
+            card.wait_for(timeout=30_000)
+            card_text = card.inner_text()
+            card.locator("button.rtnb-approve").click()
+            page.wait_for_function(
+                """() => [...document.querySelectorAll(".rtnb-transcript .rtnb-assistant")]
+                          .some((line) => line.innerText.includes("rain."))""",
+                timeout=30_000,
+            )
+            decided = card.inner_text()
+
+            # Interrupt an answer while it plays: the player stops at once, and the session
+            # cuts the item where the browser reported it was.
+            status = page.locator(".rtnb-player-status")
+            previous_item = status.get_attribute("data-item")
+            page.locator(".rtnb-text input").fill("What is the weather in Rome?")
+            page.locator("button.rtnb-send").click()
+            page.wait_for_function(
+                """(previous) => {
+                  const status = document.querySelector(".rtnb-player-status");
+                  return status.dataset.item !== previous && Number(status.dataset.itemMs) >= 200;
+                }""",
+                arg=previous_item,
+                timeout=30_000,
+            )
+            page.locator("button.rtnb-interrupt").click()
             played_in_page = int(
                 page.locator(".rtnb-player-status").get_attribute("data-played-ms")
             )
@@ -177,6 +228,8 @@ def run_console_turn(lab: Lab, wav: Path) -> dict[str, Any]:
     result |= {
         "transcript": transcript,
         "table": table,
+        "card": card_text,
+        "decided": decided,
         "played_in_page": played_in_page,
         "mic_status": mic_status,
     }
@@ -191,17 +244,29 @@ def test_spoken_question_through_the_browser(tmp_path: Path) -> None:
         result = run_console_turn(lab, wav)
     print(json.dumps({k: v for k, v in result.items() if k != "table"}, indent=1))
 
-    assert result["calls"] == ["Paris"]
+    assert result["calls"] == ["Paris", "forecast London", "Rome"]
     assert "what is the weather in paris" in result["transcript"]
     assert "get_weather" in result["transcript"]
     assert "The weather in Paris is sunny." in result["transcript"]
     assert result["mic_chunks"] > 50 and result["mic_ms"] > 1000
-    # What the browser reported to the session: all of the answer's audio, played through.
-    assert result["played_ms"] > 1000
-    assert result["played_ms"] == pytest.approx(result["sent_ms"], abs=1)
+    # What the browser reported to the session: the two answers played through, every
+    # millisecond the kernel sent.
+    assert result["played_ms"] > 2000
+    (cut_item,) = {item for item, _ in result["cuts"]}
+    for item, sent_ms in result["sent"].items():
+        if item != cut_item:
+            assert result["positions"][item] == pytest.approx(sent_ms, abs=1)
     assert result["played_in_page"] > 1000
     rows = result["history"]
-    assert [row["type"] for row in rows] == ["message", "function_call", "message"]
+    assert [row["type"] for row in rows] == ["message", "function_call", "message"] * 3
     assert rows[0]["text"] == "what is the weather in paris"
     assert rows[1]["tool"] == "get_weather" and "sunny" in rows[1]["output"]
     assert "get_weather" in result["table"] and "what is the weather in paris" in result["table"]
+    assert "get_forecast" in result["card"] and "London" in result["card"]
+    assert "approved" in result["decided"]
+    assert rows[4]["tool"] == "get_forecast" and rows[5]["text"] == "Tomorrow in London: rain."
+    # The Rome answer (~1.2 s of speech) was interrupted after 200 ms of playback: the player
+    # stopped first, then the session cut the item exactly where the browser said it stopped.
+    ((item, cut_ms),) = result["cuts"]
+    assert 200 <= cut_ms <= 900
+    assert result["positions"][item] == pytest.approx(cut_ms, abs=1)

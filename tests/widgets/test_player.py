@@ -95,3 +95,32 @@ async def test_malformed_reports_are_ignored() -> None:
     player._on_browser_message(player, {"type": "other"}, [])
     await asyncio.sleep(0)
     assert player.positions == {}
+
+
+async def test_stop_waits_for_the_browser_and_drops_late_audio() -> None:
+    player = Player()
+    sent = Sent(player)
+    player.play(b"\x01\x00" * 10, "a")
+    await sent.wait(lambda: len(sent.messages) == 1)
+    stopping = asyncio.ensure_future(player.stop())
+    await sent.wait(lambda: bool(sent.of_type("clear")))
+    assert not stopping.done()  # waits for the browser's acknowledgement
+    from_thread(player._on_browser_message, player, {"type": "played", "item": "a", "ms": 0.4}, [])
+    from_thread(player._on_browser_message, player, {"type": "cleared"}, [])
+    await asyncio.wait_for(stopping, 5)
+    assert player.positions == {"a": 0.4}
+    player.play(b"\x01\x00" * 10, "a")  # late audio of the stopped item: dropped
+    player.play(b"\x02\x00" * 10, "b")
+    player.end()
+    assert [(c["type"], c.get("item")) for c, _ in sent.messages] == [
+        ("audio", "a"),
+        ("clear", None),
+        ("audio", "b"),
+        ("end", None),
+    ]
+
+
+async def test_stop_gives_up_waiting_after_the_timeout() -> None:
+    player = Player()
+    Sent(player)
+    await asyncio.wait_for(player.stop(timeout=0.01), 5)
