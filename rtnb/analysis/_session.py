@@ -22,16 +22,6 @@ def subscribe(session: Any, handlers: Mapping[str, Callable[[Any], Any]]) -> lis
     return accepted
 
 
-def unsubscribe(session: Any, handlers: Mapping[str, Callable[[Any], Any]]) -> None:
-    """Undo :func:`subscribe` (unknown names are ignored)."""
-    for name, handler in handlers.items():
-        try:
-            session.off(name, handler)
-        except ValueError:
-            continue
-
-
-def agent_name(session: Any) -> str:
-    """The name of the session's current agent, or ``""``."""
-    agent = getattr(session, "agent", None)
-    return str(getattr(agent, "name", agent or ""))
+def agent_name(session: Any) -> str | None:
+    """The name of the session's current agent (``session.agent.name``), or ``None``."""
+    return getattr(getattr(session, "agent", None), "name", None)

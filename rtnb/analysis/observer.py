@@ -15,7 +15,7 @@ from typing import Any
 
 from rtnb.session.items import HistoryItem
 
-from ._session import subscribe
+from ._session import agent_name, subscribe
 from .records import Record, fingerprint, item_from_dict, item_to_dict, record_event
 
 OBSERVED_EVENTS = (
@@ -66,7 +66,7 @@ class SessionObserver:
         self._listeners: list[Callable[[Record], Any]] = []
         self.session = session
         if session is not None:
-            self.agent = _agent_name(session)
+            self.agent = agent_name(session)
             subscribe(session, dict.fromkeys(OBSERVED_EVENTS, self._on_event))
 
     @classmethod
@@ -102,7 +102,7 @@ class SessionObserver:
         if event.type == "history_updated":
             record = self._history_record(event.history)
         else:
-            record = record_event(event, agent=_agent_name(self.session), audio=self.audio)
+            record = record_event(event, agent=agent_name(self.session), audio=self.audio)
         if record is not None:
             self.add({"t": round(self.now(), 6), **record})
 
@@ -145,11 +145,6 @@ class SessionObserver:
             start = self._speech_start.get(record["item_id"])
             if start is not None and "audio_end_ms" in record:
                 self.item_audio_ms[record["item_id"]] = float(record["audio_end_ms"] - start)
-
-
-def _agent_name(session: Any) -> str | None:
-    agent = getattr(session, "agent", None)
-    return getattr(agent, "name", None)
 
 
 _observers: weakref.WeakKeyDictionary[Any, SessionObserver] = weakref.WeakKeyDictionary()

@@ -143,10 +143,10 @@ class Console(ipywidgets.VBox):
         error = (
             f' · <span class="rtnb-error">{html.escape(self.error)}</span>' if self.error else ""
         )
+        agent = agent_name(self.session) or "-"
         self.status.value = (
             f'<span class="rtnb-status" data-status="{html.escape(status)}">● {status}</span>'
-            f" · backend: {html.escape(backend)} · agent: {html.escape(agent_name(self.session))}"
-            f"{error}"
+            f" · backend: {html.escape(backend)} · agent: {html.escape(agent)}{error}"
         )
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from rtnb.analysis import SessionObserver, observe
+from rtnb.analysis._session import agent_name
 from rtnb.analysis.records import Record
 from rtnb.session import events as ev
 from rtnb.session.agent import RealtimeAgent
@@ -45,11 +46,9 @@ class Recorder:
         self.path = Path(path)
         self.observer = observe(session, audio=audio)
         self._file: IO[str] | None = self.path.open("w", encoding="utf-8")
-        agent = getattr(getattr(session, "agent", None), "name", None)
-        backend = getattr(session, "backend", None)
         self._write(
-            {"t": 0.0, "event": "recording", "version": FORMAT_VERSION, "agent": agent}
-            | {"backend": backend}
+            {"t": 0.0, "event": "recording", "version": FORMAT_VERSION}
+            | {"agent": agent_name(session), "backend": getattr(session, "backend", None)}
         )
         for existing in self.observer.records:
             self._write(existing)

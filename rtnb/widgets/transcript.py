@@ -9,7 +9,7 @@ from typing import Any
 
 import ipywidgets
 
-from rtnb.analysis._session import subscribe
+from rtnb.analysis._session import agent_name, subscribe
 
 from ._bridge import LoopBridge, Throttle
 
@@ -56,5 +56,4 @@ class Transcript(ipywidgets.HTML):
         self._throttle.trigger()
 
     def _render(self) -> None:
-        agent = getattr(getattr(self.session, "agent", None), "name", None) or "assistant"
-        self.value = transcript_html(self._history, agent)
+        self.value = transcript_html(self._history, agent_name(self.session) or "assistant")
