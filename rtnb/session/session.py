@@ -250,6 +250,15 @@ class RealtimeSession(ServerEventHandlers, AgentSwitching, HistoryEditing, Mutin
             for event in replay_events(self._history.snapshot()):
                 self._send(event)
 
+    def widget(self, **options: Any) -> Any:
+        """The notebook console for this session (needs the ``notebook`` extra).
+
+        Same as ``rtnb.widgets.console(session, **options)``: display it in a cell.
+        """
+        from rtnb.widgets import console  # widgets are optional: imported on use
+
+        return console(self, **options)
+
     def export_history(self, destination: str | Path | IO[str]) -> int:
         """Write the history as JSONL (one item a line, no audio bytes); return the item count.
 

@@ -105,3 +105,10 @@ def test_transcript_html_lines() -> None:
 
     html = transcript_html([Call()])
     assert "get_weather({&quot;city&quot;: &quot;Paris&quot;}) → …" in html
+
+
+async def test_session_widget_is_the_console(scripted) -> None:
+    session, _ = scripted
+    ui = session.widget(history=False)
+    assert type(ui).__name__ == "Console"
+    assert ui.session is session
