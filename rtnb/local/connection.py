@@ -3,7 +3,9 @@
 It holds the session config, the conversation, the input audio buffer with server VAD, the
 speech recogniser and the active response, and turns each client event into the server events
 the OpenAI Realtime API would send. Invalid client events get an ``error`` event naming the
-field; nothing a client sends ends the connection.
+field; nothing a client sends ends the connection. The session's hosted MCP servers are reached
+through :class:`~rtnb.local.mcp_tools.McpServers` (one MCP client per server, closed with the
+connection).
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rtnb.local.conversation import Conversation, Item, validate_item
+from rtnb.local.mcp_tools import McpServers
 from rtnb.local.policy import Policy, PolicyInput, default_policy, item_text
 from rtnb.local.responder import Responder, ResponseRun
 from rtnb.local.session_config import (
     Session,
     apply_update,
     default_session,
+    reported_session,
     vocabulary_texts,
 )
 from rtnb.local.stt import Transcriber
@@ -53,8 +57,14 @@ class RealtimeConnection:
         self._send = send
         self.session: Session = default_session(model)
         self.conversation = Conversation()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.mcp = McpServers(send, self.conversation, self._spawn, on_listed=self._mcp_listed)
         self._responder = Responder(
-            send, self.conversation, policy or default_policy, realtime_pacing=realtime_pacing
+            send,
+            self.conversation,
+            policy or default_policy,
+            realtime_pacing=realtime_pacing,
+            mcp=self.mcp,
         )
         self._vad: ServerVad | None = None
         self._manual_buffer = bytearray()
@@ -64,7 +74,6 @@ class RealtimeConnection:
         self._transcriber: Transcriber | None = None
         self._stt_lock = asyncio.Lock()
         self._turns: asyncio.Queue[tuple[Item, bytes] | None] = asyncio.Queue()
-        self._tasks: set[asyncio.Task[Any]] = set()
         self._handlers: dict[str, Callable[[Event], Awaitable[None]]] = {
             "session.update": self._session_update,
             "input_audio_buffer.append": self._append,
@@ -113,6 +122,7 @@ class RealtimeConnection:
         """Stop the response and background work."""
         if self._response is not None:
             self._response.cancel("client_cancelled")
+        await self.mcp.aclose()
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):
@@ -141,9 +151,14 @@ class RealtimeConnection:
         turn_detection = self.session["audio"]["input"]["turn_detection"]
         if turn_detection != before["audio"]["input"]["turn_detection"]:
             self._configure_vad()
-        await self._event("session.updated", session=copy.deepcopy(self.session))
+        await self._event("session.updated", session=reported_session(self.session))
+        self.mcp.configure(self.session["tools"])
         if vocabulary_texts(self.session) != vocabulary_texts(before):
             self._spawn(self._refresh_vocabulary())
+
+    def _mcp_listed(self) -> None:
+        """An MCP server listed its tools: teach the recogniser their words."""
+        self._spawn(self._refresh_vocabulary())
 
     def _configure_vad(self) -> None:
         turn_detection = self.session["audio"]["input"]["turn_detection"]
@@ -310,7 +325,7 @@ class RealtimeConnection:
 
     def _vocabulary(self) -> list[str]:
         recent = [item_text(i) for i in self.conversation.items[-RECENT_TEXTS:]]
-        return [*vocabulary_texts(self.session), *(t for t in recent if t)]
+        return [*vocabulary_texts(self.session), *self.mcp.vocabulary(), *(t for t in recent if t)]
 
     async def _refresh_vocabulary(self) -> None:
         """Rebuild the recogniser's language model off the hot path (after config changes)."""
@@ -331,6 +346,16 @@ class RealtimeConnection:
         previous_item_id = event.get("previous_item_id")
         if previous_item_id is not None and not isinstance(previous_item_id, str):
             raise ProtocolError("'previous_item_id' must be a string", param="previous_item_id")
+        request_id = item.get("approval_request_id")
+        if item["type"] == "mcp_approval_response" and (
+            request_id not in self.conversation
+            or self.conversation.get(request_id).get("type") != "mcp_approval_request"
+        ):
+            raise ProtocolError(
+                f"no mcp_approval_request item with id {request_id!r} to answer",
+                param="item.approval_request_id",
+                event_id=event.get("event_id"),
+            )
         try:
             previous = self.conversation.add(item, previous_item_id)
         except ProtocolError as exc:

@@ -52,6 +52,19 @@ def validate_item(item: Any) -> Item:
                     code="missing_required_parameter",
                     param=f"item.{name}",
                 )
+    elif kind == "mcp_approval_response":
+        if not isinstance(item.get("approval_request_id"), str):
+            raise ProtocolError(
+                "mcp_approval_response needs a string 'approval_request_id'",
+                code="missing_required_parameter",
+                param="item.approval_request_id",
+            )
+        if not isinstance(item.get("approve"), bool):
+            raise ProtocolError(
+                "mcp_approval_response needs a boolean 'approve'",
+                code="missing_required_parameter",
+                param="item.approve",
+            )
     elif kind == "function_call":
         for name in ("call_id", "name", "arguments"):
             if not isinstance(item.get(name), str):

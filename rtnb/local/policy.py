@@ -28,7 +28,8 @@ class PolicyInput:
     instructions: str = ""
     tools: list[dict[str, Any]] = field(default_factory=list)
     """Wire tool definitions of the session (``{"type": "function", "name", "description",
-    "parameters"}``; handoffs are function tools named ``transfer_to_...``)."""
+    "parameters"}``; handoffs are function tools named ``transfer_to_...``). The tools listed by
+    the session's hosted MCP servers come as function tools too, with a ``server_label``."""
 
 
 @dataclass(frozen=True)
@@ -40,10 +41,15 @@ class Say:
 
 @dataclass(frozen=True)
 class CallTool:
-    """Call the function tool ``name`` with ``arguments``."""
+    """Call the tool ``name`` with ``arguments``.
+
+    ``server_label`` names the hosted MCP server of an MCP tool: the local server calls it
+    itself. Without it, a function tool called ``name`` is called, else a listed MCP tool.
+    """
 
     name: str
     arguments: dict[str, Any]
+    server_label: str | None = None
 
 
 Reply = Say | CallTool
@@ -143,15 +149,19 @@ def default_policy(turn: PolicyInput) -> Reply:
 
     After a handoff (the output of a ``transfer_to_...`` call), the new agent takes the user's
     last request over: it calls its best-matching tool (never a handoff back), else greets.
+    A finished hosted MCP call is spoken like a tool result; a refused MCP approval is told.
     """
-    if not turn.items:
+    items = [i for i in turn.items if i.get("type") != "mcp_list_tools"]  # server bookkeeping
+    if not items:
         return Say("Hello! How can I help?")
-    last = turn.items[-1]
+    last = items[-1]
     user_text = next(
         (item_text(i) for i in reversed(turn.items) if i.get("role") == "user" and item_text(i)),
         "",
     )
     functions = [t for t in turn.tools if t.get("type", "function") == "function"]
+    if last.get("type") in ("mcp_call", "mcp_approval_response"):
+        return Say(_mcp_outcome(turn.items, last))
     if last.get("type") == "function_call_output":
         new_agent = _handed_off_to(turn.items, last)
         if new_agent is None:  # a tool result (or a refused handoff's error): say it
@@ -168,7 +178,25 @@ def _best_tool_call(functions: list[dict[str, Any]], user_text: str) -> CallTool
     if not scored:
         return None
     _, tool = max(scored, key=lambda pair: pair[0])
-    return CallTool(str(tool["name"]), _fill_arguments(tool, user_text))
+    label = tool.get("server_label")
+    return CallTool(
+        str(tool["name"]), _fill_arguments(tool, user_text), str(label) if label else None
+    )
+
+
+def _mcp_outcome(items: list[Item], last: Item) -> str:
+    """What to say after an MCP call (its output or error) or a refused approval."""
+    if last.get("type") == "mcp_call":
+        error = last.get("error")
+        if isinstance(error, dict):
+            return f"Sorry, that did not work: {error.get('message') or error.get('type')}"
+        return _speak_output(str(last.get("output") or ""))
+    if last.get("approve") is True:
+        return "Approved."
+    request = next(
+        (i for i in items if i.get("id") == last.get("approval_request_id")), {"name": "tool"}
+    )
+    return f"Okay, I did not run {str(request.get('name')).replace('_', ' ')}."
 
 
 def _handed_off_to(items: list[Item], output: Item) -> str | None:

@@ -1,6 +1,7 @@
 """One response of the local server: ask the policy, then stream its reply as GA server events.
 
-A reply is either spoken/written text (an assistant message) or a function call. Streaming can
+A reply is either spoken/written text (an assistant message), a function call, or a call of a
+hosted MCP tool, which the server makes itself (see :mod:`rtnb.local.mcp_responder`). Streaming can
 be cancelled at any point (``response.cancel`` or barge-in); the items then end ``incomplete``
 and ``response.done`` reports ``cancelled`` with the reason. Speech streams sentence by
 sentence in 100 ms audio chunks, each preceded by a transcript delta with the words it speaks.
@@ -20,6 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rtnb.local.conversation import Conversation, Item
+from rtnb.local.mcp_responder import McpResponding, mcp_label
+from rtnb.local.mcp_tools import McpServers
 from rtnb.local.policy import CallTool, Policy, PolicyInput, Reply, Say
 from rtnb.local.session_config import Session
 from rtnb.local.tts import synthesize_sentences
@@ -91,7 +94,7 @@ def response_object(run: ResponseRun, status: str, details: dict[str, Any] | Non
     }
 
 
-class Responder:
+class Responder(McpResponding):
     """Runs responses for one connection: policy call, then item events on the wire."""
 
     def __init__(
@@ -101,8 +104,10 @@ class Responder:
         policy: Policy,
         *,
         realtime_pacing: bool = True,
+        mcp: McpServers | None = None,
     ) -> None:
         self._send = send
+        self._mcp = mcp
         self._conversation = conversation
         self._policy = policy
         self._pacing = realtime_pacing
@@ -119,11 +124,16 @@ class Responder:
             }
         )
         try:
-            reply = await self._ask(run, turn)
-            if isinstance(reply, CallTool):
-                await self._function_call(run, reply)
-            else:
-                await self._message(run, reply.text)
+            turn = await self._mcp_turn(run, turn)
+            if not await self._mcp_run_approved(run, turn):
+                reply = await self._ask(run, turn)
+                label = mcp_label(reply, turn.tools) if isinstance(reply, CallTool) else None
+                if isinstance(reply, Say):
+                    await self._message(run, reply.text)
+                elif label is not None:
+                    await self._mcp_reply(run, reply, label)
+                else:
+                    await self._function_call(run, reply)
         except ResponseCancelled as cancelled:
             details = {"type": "cancelled", "reason": cancelled.reason}
             await self._done(run, "cancelled", details)

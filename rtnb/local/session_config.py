@@ -16,6 +16,7 @@ from rtnb.local.tts import VOICES
 from rtnb.protocol.audio import SAMPLE_RATE
 from rtnb.protocol.config import deep_merge
 from rtnb.protocol.events import ProtocolError, new_id
+from rtnb.protocol.mcp import mcp_tool_problem, redact_mcp_secrets
 
 Session = dict[str, Any]
 
@@ -140,6 +141,7 @@ def _tools(tools: Any) -> list[dict[str, Any]]:
     if not isinstance(tools, list):
         raise ProtocolError("tools must be a list", param="session.tools")
     names: set[str] = set()
+    labels: set[str] = set()
     checked = []
     for index, tool in enumerate(tools):
         field = f"session.tools[{index}]"
@@ -147,6 +149,15 @@ def _tools(tools: Any) -> list[dict[str, Any]]:
             raise ProtocolError("each tool must be an object", param=field)
         kind = tool.get("type", "function")
         if kind == "mcp":
+            problem = mcp_tool_problem(tool)
+            if problem is not None:
+                raise ProtocolError(problem[1], param=f"{field}.{problem[0]}")
+            if tool["server_label"] in labels:
+                raise ProtocolError(
+                    f"duplicate MCP server_label {tool['server_label']!r}",
+                    param=f"{field}.server_label",
+                )
+            labels.add(tool["server_label"])
             checked.append(dict(tool))
             continue
         if kind != "function":
@@ -205,6 +216,13 @@ def _check(session: Session) -> None:
     speed = output.get("speed", 1.0)
     if not isinstance(speed, int | float) or not 0.25 <= speed <= 1.5:
         raise ProtocolError("speed must be from 0.25 to 1.5", param="session.audio.output.speed")
+
+
+def reported_session(session: Session) -> Session:
+    """A copy of ``session`` for ``session.updated``: MCP headers and tokens redacted."""
+    reported = copy.deepcopy(session)
+    reported["tools"] = redact_mcp_secrets(reported.get("tools"))
+    return reported
 
 
 def vocabulary_texts(session: Session) -> list[str]:

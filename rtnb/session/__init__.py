@@ -19,6 +19,8 @@ from .events import (
     GuardrailTrippedEvent,
     HistoryAddedEvent,
     HistoryUpdatedEvent,
+    McpToolCallCompletedEvent,
+    McpToolsChangedEvent,
     SessionEvent,
     ToolApprovalRequestedEvent,
     TransportEvent,
@@ -41,6 +43,7 @@ from .items import (
     SystemMessageItem,
     UserMessageItem,
 )
+from .mcp import HostedMcpTool, McpApprovalItem, McpToolCall, McpToolInfo, hosted_mcp_tool
 from .mute import MuteNotSupportedError
 from .session import RealtimeSession
 from .switching import HandoffError
@@ -73,6 +76,12 @@ __all__ = [
     "HistoryEditError",
     "HistoryItem",
     "HistoryUpdatedEvent",
+    "HostedMcpTool",
+    "McpApprovalItem",
+    "McpToolCall",
+    "McpToolCallCompletedEvent",
+    "McpToolInfo",
+    "McpToolsChangedEvent",
     "MuteNotSupportedError",
     "OutputGuardrail",
     "OutputGuardrailError",
@@ -91,6 +100,7 @@ __all__ = [
     "UserMessageItem",
     "background_result",
     "function_tool",
+    "hosted_mcp_tool",
     "output_guardrail",
     "realtime_handoff",
     "tool",

@@ -8,6 +8,7 @@ from typing import Any
 
 from .guardrails import OutputGuardrail
 from .handoffs import Handoff, as_handoff
+from .mcp import HostedMcpTool
 from .tools import FunctionTool, function_tool
 
 
@@ -15,8 +16,10 @@ from .tools import FunctionTool, function_tool
 class RealtimeAgent:
     """What the model is told to be and what it may call.
 
-    ``tools`` accepts :class:`FunctionTool` objects (from ``@tool``) and plain functions, which
-    are wrapped as if decorated. ``handoffs`` holds other agents (or
+    ``tools`` accepts :class:`FunctionTool` objects (from ``@tool``), plain functions, which
+    are wrapped as if decorated, and hosted MCP servers
+    (:func:`~rtnb.session.mcp.hosted_mcp_tool`), whose tools the Realtime server calls itself.
+    ``handoffs`` holds other agents (or
     :func:`~rtnb.session.handoffs.realtime_handoff` objects) the model may transfer the
     conversation to; each is offered as a ``transfer_to_<agent>`` function tool whose description
     comes from the target's ``handoff_description``. Tool and handoff names must be unique
@@ -25,7 +28,7 @@ class RealtimeAgent:
 
     name: str
     instructions: str | None = None
-    tools: Sequence[FunctionTool | Callable[..., Any]] = field(default_factory=list)
+    tools: Sequence[FunctionTool | HostedMcpTool | Callable[..., Any]] = field(default_factory=list)
     handoffs: list[RealtimeAgent | Handoff] = field(default_factory=list)
     handoff_description: str | None = None
     voice: str | None = None
@@ -33,7 +36,10 @@ class RealtimeAgent:
     """Checks on this agent's answers, run with the session's (see ``rtnb.session.guardrails``)."""
 
     def __post_init__(self) -> None:
-        self.tools = [t if isinstance(t, FunctionTool) else function_tool(t) for t in self.tools]
+        self.tools = [
+            t if isinstance(t, FunctionTool | HostedMcpTool) else function_tool(t)
+            for t in self.tools
+        ]
         self.handoffs = list(self.handoffs)
         self.check_names()
 
@@ -55,19 +61,30 @@ class RealtimeAgent:
             raise ValueError(
                 f"agent {self.name!r} has duplicate tool or handoff names: {duplicates}"
             )
+        labels = [t.server_label for t in self.mcp_tools]
+        duplicates = sorted({n for n in labels if labels.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"agent {self.name!r} has duplicate MCP server labels: {duplicates}")
 
     @property
     def function_tools(self) -> list[FunctionTool]:
         """The agent's tools as :class:`FunctionTool` objects."""
         return [t for t in self.tools if isinstance(t, FunctionTool)]
 
+    @property
+    def mcp_tools(self) -> list[HostedMcpTool]:
+        """The agent's hosted MCP servers, in order."""
+        return [t for t in self.tools if isinstance(t, HostedMcpTool)]
+
     def get_tool(self, name: str) -> FunctionTool | None:
         """The tool called ``name``, or ``None``."""
         return next((t for t in self.function_tools if t.name == name), None)
 
     def wire_tools(self) -> list[dict[str, Any]]:
-        """Tool definitions for ``session.update``: function tools, then handoffs."""
+        """Tool definitions for ``session.update``: function tools, handoffs, MCP servers."""
         self.check_names()
-        return [t.to_wire() for t in self.function_tools] + [
-            h.to_wire() for h in self.handoff_tools
-        ]
+        return (
+            [t.to_wire() for t in self.function_tools]
+            + [h.to_wire() for h in self.handoff_tools]
+            + [m.to_wire() for m in self.mcp_tools]
+        )

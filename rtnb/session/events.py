@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .agent import RealtimeAgent
     from .approvals import ToolApprovalItem
     from .guardrails import OutputGuardrailResult
+    from .mcp import McpToolCall, McpToolInfo
     from .tools import FunctionTool
 
 ConnectionStatus = Literal["connecting", "connected", "disconnected"]
@@ -118,15 +119,40 @@ class ToolApprovalRequestedEvent(SessionEvent):
     """A tool call needs approval: nothing runs until ``session.approve(event.approval)``.
 
     ``session.reject(event.approval)`` sends a rejection message as the call's output instead;
-    a rejected call emits no ``agent_tool_start``/``agent_tool_end``.
+    a rejected call emits no ``agent_tool_start``/``agent_tool_end``. For a hosted MCP tool,
+    ``tool`` is the listed :class:`~rtnb.session.mcp.McpToolInfo` and ``approval`` an
+    :class:`~rtnb.session.mcp.McpApprovalItem` (the server runs or skips the call).
     """
 
     agent: RealtimeAgent
-    tool: FunctionTool
+    tool: FunctionTool | McpToolInfo
     arguments: str
     call_id: str
     approval: ToolApprovalItem
     type: ClassVar[str] = "tool_approval_requested"
+
+
+@dataclass
+class McpToolsChangedEvent(SessionEvent):
+    """The hosted MCP tools the active agent can use changed.
+
+    Emitted when a server's listing arrives or fails, and when a handoff (or
+    ``update_agent``) brings an agent with other MCP servers. ``tools`` is the new
+    ``session.available_mcp_tools``.
+    """
+
+    agent: RealtimeAgent
+    tools: list[McpToolInfo]
+    type: ClassVar[str] = "mcp_tools_changed"
+
+
+@dataclass
+class McpToolCallCompletedEvent(SessionEvent):
+    """The Realtime server finished a call of a hosted MCP tool (``call.error`` if it failed)."""
+
+    agent: RealtimeAgent
+    call: McpToolCall
+    type: ClassVar[str] = "mcp_tool_call_completed"
 
 
 @dataclass
@@ -211,6 +237,8 @@ EVENT_CLASSES: dict[str, type[SessionEvent]] = {
         AgentToolStartEvent,
         AgentToolEndEvent,
         ToolApprovalRequestedEvent,
+        McpToolsChangedEvent,
+        McpToolCallCompletedEvent,
         AgentHandoffEvent,
         HistoryAddedEvent,
         HistoryUpdatedEvent,

@@ -13,6 +13,7 @@ from rtnb.protocol import client_events as ce
 from rtnb.protocol.audio import AudioFormatError, decode_audio
 from rtnb.protocol.events import Event
 from rtnb.protocol.gate import ResponseGate
+from rtnb.protocol.mcp import MCP_ITEM_TYPES
 
 from .agent import RealtimeAgent
 from .events import (
@@ -31,6 +32,7 @@ from .events import (
 from .guardrails import OutputGuardrailRunner
 from .history import ROOT, History
 from .items import ContentType, HistoryItem, item_from_wire
+from .mcp_session import McpSessionSupport
 from .playback import PlaybackTracker
 
 # Server events whose ``item`` is a (new version of a) conversation item.
@@ -86,6 +88,9 @@ class ServerEventHandlers:
     def _start_tool_call(self, call_id: str | None, name: str, arguments: str) -> None:
         raise NotImplementedError
 
+    def _mcp_item(self, event_type: str, item: dict[str, Any]) -> None:
+        raise NotImplementedError  # see rtnb.session.mcp_session
+
     def _on_server_event(self, event: Event) -> None:
         if self._wants("transport_event"):
             self._emit(TransportEvent(event))
@@ -113,6 +118,9 @@ class ServerEventHandlers:
 
     def _on_item(self, event: Event) -> None:
         item = event["item"]
+        if item.get("type") in MCP_ITEM_TYPES:
+            self._mcp_item(event["type"], item)
+            return
         if item.get("type") == "function_call_output":
             output = item.get("output", "")
             if self._history.set_tool_output(item.get("call_id", ""), output, item.get("id")):
@@ -180,7 +188,9 @@ class ServerEventHandlers:
 
     def _call_from_item(self, item: Any) -> None:
         """Run the tool of a finished ``function_call`` output item (once per call id)."""
-        if (
+        if isinstance(item, dict) and item.get("type") in MCP_ITEM_TYPES:
+            self._mcp_item("response.done", item)
+        elif (
             isinstance(item, dict)
             and item.get("type") == "function_call"
             and item.get("status", "completed") == "completed"
@@ -249,4 +259,7 @@ _HANDLERS: dict[str, Callable[[Any, Event], None]] = {
     "response.output_audio.delta": ServerEventHandlers._on_audio_delta,
     "output_audio_buffer.stopped": ServerEventHandlers._on_output_audio_stopped,
     "input_audio_buffer.speech_started": ServerEventHandlers._on_speech_started,
+    "mcp_list_tools.completed": McpSessionSupport._on_mcp_list_tools_completed,
+    "mcp_list_tools.failed": McpSessionSupport._on_mcp_list_tools_failed,
+    "response.mcp_call.completed": McpSessionSupport._on_mcp_call_completed,
 }

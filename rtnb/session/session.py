@@ -36,6 +36,7 @@ from .handlers import ServerEventHandlers
 from .history import History
 from .history_edit import HistoryEditing
 from .items import HistoryItem
+from .mcp_session import McpSessionSupport
 from .mute import Muting
 from .playback import PlaybackTracker
 from .recovery import export_history, replay_events
@@ -47,7 +48,9 @@ log = logging.getLogger("rtnb.session")
 DEFAULT_MODEL = "gpt-realtime"
 
 
-class RealtimeSession(ServerEventHandlers, AgentSwitching, HistoryEditing, Muting):
+class RealtimeSession(
+    McpSessionSupport, ServerEventHandlers, AgentSwitching, HistoryEditing, Muting
+):
     """A live voice/text conversation with a :class:`RealtimeAgent`.
 
     Example::
@@ -78,7 +81,10 @@ class RealtimeSession(ServerEventHandlers, AgentSwitching, HistoryEditing, Mutin
     user items that carry it; audio streamed with :meth:`send_audio` is not attached to items).
     ``tracing_disabled``, ``workflow_name``, ``group_id`` and ``trace_metadata`` set the wire
     ``tracing`` field (``null``; an object with the given fields; else ``"auto"``).
-    ``automatically_trigger_response_for_mcp_tool_calls`` is kept for MCP tool calls.
+    Hosted MCP tools (:func:`~rtnb.session.mcp.hosted_mcp_tool`) are run by the server; the
+    session tracks ``available_mcp_tools`` and, with
+    ``automatically_trigger_response_for_mcp_tool_calls`` (default), asks for a response after
+    each finished MCP call (see :mod:`rtnb.session.mcp_session`).
     """
 
     def __init__(
@@ -134,6 +140,7 @@ class RealtimeSession(ServerEventHandlers, AgentSwitching, HistoryEditing, Mutin
         self._reader: asyncio.Task[None] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._started_calls: set[str] = set()
+        self._init_mcp()
         self._open = False
         self._used = False
         self._closed = False

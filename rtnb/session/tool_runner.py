@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from .agent import RealtimeAgent
 from .approvals import (
+    ApprovalDecision,
     Approvals,
     ToolApprovalItem,
     ToolErrorFormatter,
@@ -108,6 +109,10 @@ class ToolRunner:
                 self.approvals.withdraw(item)
         if decision.approved:
             return None
+        return await rejection_message(item, decision, self._error_formatter, self.context)
+
+    async def rejection_text(self, item: ToolApprovalItem, decision: ApprovalDecision) -> str:
+        """The text sent for a rejected call: the decision's message, else the formatter's."""
         return await rejection_message(item, decision, self._error_formatter, self.context)
 
     def _failed(
