@@ -1,4 +1,5 @@
-"""Command line: ``rtnb serve`` runs the local server, ``rtnb demo`` holds a spoken conversation."""
+"""Command line: ``rtnb serve`` runs the local server, ``rtnb demo`` holds a spoken conversation,
+``rtnb lab`` opens the tutorial notebooks in JupyterLab."""
 
 from __future__ import annotations
 
@@ -47,6 +48,14 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--fast", action="store_true", help="stream audio as fast as possible (no real-time pace)"
     )
+    lab = commands.add_parser("lab", help="JupyterLab on the tutorial notebooks (the quickstart)")
+    lab.add_argument("--dir", default=None, help="notebook directory (default: see rtnb.lab)")
+    lab.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
+    lab.add_argument("--port", type=int, default=None, help="port (default: JupyterLab's 8888)")
+    lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    lab.add_argument(
+        "--allow-remote", action="store_true", help="allow binding a non-loopback address"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log protocol details")
     return parser
 
@@ -58,6 +67,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             asyncio.run(_serve(args))
+        elif args.command == "lab":
+            from rtnb.lab import run_lab
+
+            return run_lab(
+                args.dir,
+                host=args.host,
+                port=args.port,
+                open_browser=not args.no_browser,
+                allow_remote=args.allow_remote,
+            )
         else:
             from rtnb.demo import run_demo
 
