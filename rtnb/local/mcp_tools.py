@@ -165,13 +165,7 @@ class McpServers:
         for server in list(self._servers.values()):
             self._retire(server)
         self._servers.clear()
-        retired, self._retired = self._retired, []
-        for server in retired:
-            if server.listing is not None:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await server.listing
-            if server.client is not None:
-                await server.client.aclose()
+        await self._close_retired()
 
     def _retire(self, server: McpServer) -> None:
         if server.listing is not None and not server.listing.done():
