@@ -10,8 +10,10 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -104,8 +106,7 @@ def test_rtnb_lab_starts_jupyterlab_without_showing_the_key(tmp_path: Path) -> N
     try:
         assert found.wait(90), "".join(log)
         base, token = URL.search("".join(log)).groups()
-        with urllib.request.urlopen(f"{base}/api/contents?token={token}", timeout=10) as reply:
-            listing = json.load(reply)
+        listing = _get_json(f"{base}/api/contents?token={token}", log)
         names = {entry["name"] for entry in listing["content"]}
         command_lines = [
             Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -130,6 +131,19 @@ def test_rtnb_lab_starts_jupyterlab_without_showing_the_key(tmp_path: Path) -> N
     for path in tmp_path.rglob("*"):
         if path.is_file():
             assert SECRET.encode() not in path.read_bytes(), f"the key was written to {path}"
+
+
+def _get_json(url: str, log: list[str]) -> Any:
+    """GET ``url``; the server may print its URL a moment before it accepts connections."""
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=10) as reply:
+                return json.load(reply)
+        except OSError as exc:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{exc}; rtnb lab said:\n{''.join(log)}") from exc
+            time.sleep(0.2)
 
 
 def _group(pgid: int) -> list[int]:
