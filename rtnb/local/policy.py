@@ -240,4 +240,4 @@ def _answer(user_text: str) -> str:
         return "You are welcome."
     if words & {"bye", "goodbye"}:
         return "Goodbye!"
-    return f"You said: {user_text.strip()}."
+    return f"You said: {user_text.strip().rstrip('.!?')}."

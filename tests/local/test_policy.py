@@ -96,6 +96,7 @@ def test_answers_without_tools() -> None:
     assert reply(user("hello there")) == Say("Hello! How can I help you today?")
     assert reply(user("thank you"), tools=[]) == Say("You are welcome.")
     assert reply(user("the sky is green"), tools=[]) == Say("You said: the sky is green.")
+    assert reply(user("I like tea."), tools=[]) == Say("You said: I like tea.")
     assert reply() == Say("Hello! How can I help?")
 
 
