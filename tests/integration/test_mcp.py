@@ -182,7 +182,7 @@ async def test_a_tool_outside_allowed_tools_is_neither_listed_nor_called(
     assert [t.name for t in listed.tools] == ["get_population"]
     assert demo.calls == [McpDemoCall("get_population", {"city": "Tokyo"})]
     assert assistant_texts(session) == [
-        "You said: What is the weather forecast for Tokyo?.",
+        "You said: What is the weather forecast for Tokyo.",
         "The population of Tokyo is about 14 million.",
     ]
     check_schema(events)
