@@ -1,21 +1,346 @@
-"""6. Widgets in a browser: not measured yet.
+"""6. The widgets in a browser: mic -> kernel latency, player underruns, ``clear`` latency.
 
-Planned (headless Debian chromium with the fake audio device, see DESIGN.md): mic chunk ->
-kernel latency, player underruns over 60 s, ``clear`` latency. The widgets are still being
-built; this module only reports the rows as not yet measured.
+One run: JupyterLab on loopback and headless Debian chromium with the fake media devices, started
+like the browser tests (``tests/browser/lab.py``); the fake mic plays a generated tone file
+(``--use-file-for-fake-audio-capture=<wav>%noloop``). A notebook cell shows a :class:`Mic` (with
+its ``bench`` flag on) and a :class:`Player` and starts the measurement as a background task on
+the kernel's event loop (no cell blocks, so widget messages flow as in a session); the benchmark
+clicks *Start mic* and waits for the JSON file the task writes. The mic streams during the whole
+player stream, as in a full-duplex conversation. All clocks are on one machine.
+
+* **mic chunk -> kernel**: the page stamps each 20 ms chunk with ``performance.timeOrigin +
+  performance.now()`` when its main thread gets the chunk from the capture worklet and sends it
+  (the worklet itself has no wall clock; the 20 ms of audio accumulated in a chunk is not
+  counted); the kernel stamps ``time.time()`` first thing in the widget's comm handler (which may
+  run on a subshell thread). *-> session loop* is when the chunk reached the session's event loop
+  (an ``on_audio`` callback, where ``session.send_audio`` runs). Medians and p95 over the chunks
+  of the stream. The offset between the page's clock and ``time.time()`` is measured from the
+  benchmark process (``page.evaluate``, the sample with the shortest round trip) and shown as
+  context; it is not subtracted.
+* **player underruns**: the kernel pushes synthetic PCM16 (a quiet tone) through the public
+  ``Player.play`` in 20 ms chunks at real time, against an absolute schedule, for 60 s (15 s with
+  ``--quick``), then ``Player.end()``. This is the strict case: the 100 ms pre-buffer (minus the
+  player's 50 ms batching) is the only slack. A second stream, 30 s (10 s), paces like the local
+  server: 100 ms chunks, each sent 250 ms before it is due. An underrun is counted by the playback
+  worklet each time its queue runs dry while playing, before an ``end`` (the ``Player.underruns``
+  trait); the notes say when (seconds into the stream). Context: how late the kernel's sends were
+  against the schedule (p95), and the share of the sent audio the browser reported as played.
+* **clear latency**: 1 s of audio is sent at once; when the browser reports >= 200 ms played, the
+  kernel calls ``await Player.stop()`` (``clear`` and wait for the browser's ``cleared`` ack,
+  which follows its final played-ms report). Latency = ``time.time()`` around that call: the
+  round trip kernel -> page -> worklet (stops at its next message) -> page -> kernel loop, an upper
+  bound on when the sound stopped. Median and p95 of 20 (10 with ``--quick``).
+* **messages/s**: kernel -> browser: the player's messages during the stream (design: at most one
+  per ``min_interval`` = 50 ms, far below Jupyter's 1000/s iopub cap); browser -> kernel: mic
+  chunks plus played-ms reports (both during the strict stream).
+
+The issue sets no numeric target here; rows carry the design's expectations as notes (chunks
+20-40 ms, ~100 ms pre-buffer, kernel -> browser at most a few hundred messages/s). When chromium,
+Playwright or JupyterLab is missing, the rows say "not measured" and why.
 """
 
 from __future__ import annotations
 
-from bench.common import Row
+import json
+import os
+import statistics
+import tempfile
+import time
+import wave
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.common import Row, median
 
 BENCH = "6 widgets"
-NOTE = "NOT YET MEASURED: widgets under construction (issue 6, part 6)"
+FULL_SECONDS, QUICK_SECONDS = 60, 15
+FULL = {"seconds": 60, "lead_seconds": 30, "clears": 20}
+QUICK = {"seconds": 15, "lead_seconds": 10, "clears": 10}
+FAKE_MIC_RATE = 48_000
+RESULT_FILE = "widgets-bench.json"
+
+METRICS = (
+    ("mic chunk -> kernel latency", "ms"),
+    ("mic chunk -> kernel latency p95", "ms"),
+    ("mic chunk -> session loop latency", "ms"),
+    ("player underruns over {seconds} s", "count"),
+    ("player underruns, 250 ms lead, over {lead_seconds} s", "count"),
+    ("player clear latency", "ms"),
+    ("player clear latency p95", "ms"),
+    ("kernel -> browser messages/s", "msg/s"),
+    ("browser -> kernel messages/s", "msg/s"),
+    ("stream send lateness p95 (kernel)", "ms"),
+    ("audio played / sent", "%"),
+    ("page clock - kernel clock", "ms"),
+)
+"""Row labels and units (``{seconds}``, ``{lead_seconds}``: the streams' lengths)."""
+
+KERNEL = """
+import asyncio, json, os, time
+import ipywidgets
+import numpy as np
+from rtnb.widgets import Mic, Player
+
+SECONDS, LEAD_SECONDS, CLEARS, OUT = {seconds}, {lead_seconds}, {clears}, {out!r}
+mic = Mic(bench=True)
+player = Player()
+loop_times = []
+mic.on_audio(lambda pcm: loop_times.append(time.time()))
+from_browser = [0]
+player.on_msg(lambda *_: from_browser.__setitem__(0, from_browser[0] + 1))
+underrun_times = []
+player.observe(lambda change: underrun_times.append(time.time()), "underruns")
+
+def tone(ms, hz=440.0):
+    t = np.arange(24 * ms) / 24000
+    return (np.sin(2 * np.pi * hz * t) * 3000).astype("<i2").tobytes()
+
+async def until(condition, timeout, what):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(what)
+        await asyncio.sleep(0.01)
+
+async def stream(item, seconds, chunk_ms, lead):
+    # Play `seconds` of tone in `chunk_ms` pieces, each sent `lead` s before it is due.
+    loop = asyncio.get_running_loop()
+    chunk = tone(chunk_ms)
+    messages, reports, underruns = player.messages, from_browser[0], player.underruns
+    lateness = []
+    start = loop.time()
+    wall = time.time()
+    for i in range(seconds * 1000 // chunk_ms):
+        due = start + max(0.0, i * chunk_ms / 1000 - lead)
+        await asyncio.sleep(max(0.0, due - loop.time()))
+        lateness.append(loop.time() - due)
+        player.play(chunk, item)
+    player.end()
+    elapsed = loop.time() - start
+    messages, reports = player.messages - messages, from_browser[0] - reports
+    sent = player.sent[item]
+    await until(lambda: player.positions.get(item, 0) >= sent - 1, 10, item + " played")
+    await asyncio.sleep(0.2)  # a late underrun count
+    return {{
+        "elapsed": elapsed,
+        "messages": messages,
+        "reports": reports,
+        "lateness": lateness,
+        "sent_ms": sent,
+        "played_ms": player.positions.get(item, 0),
+        "underruns": player.underruns - underruns,
+        "underrun_at": [t - wall for t in underrun_times if t >= wall],
+    }}
+
+async def measure():
+    await until(lambda: mic.capturing, 60, "mic capture")
+    player.play(tone(200), "warmup")  # opens the AudioContext and its worklet
+    player.end()
+    await until(lambda: player.positions.get("warmup", 0) >= 199, 30, "player warm-up")
+
+    first = len(loop_times)
+    strict = await stream("stream", SECONDS, 20, 0.0)
+    last = len(loop_times)
+    lead = await stream("lead", LEAD_SECONDS, 100, 0.25)
+
+    clears = []
+    for k in range(CLEARS):
+        item = f"clear{{k}}"
+        player.play(tone(1000), item)
+        await until(lambda: player.positions.get(item, 0) >= 200, 10, "clear playback")
+        began = time.time()
+        await player.stop(timeout=5)
+        clears.append(time.time() - began)
+    mic.stop()
+    result = {{
+        "stamps": mic.stamps[first:last],
+        "loop_times": loop_times[first:last],
+        "strict": strict,
+        "lead": lead,
+        "clears": clears,
+        "device_rate": mic.device_rate,
+    }}
+    with open(OUT + ".tmp", "w") as f:
+        json.dump(result, f)
+    os.replace(OUT + ".tmp", OUT)
+
+def done(task):
+    if not task.cancelled() and task.exception() is not None:
+        with open(OUT, "w") as f:
+            json.dump({{"error": repr(task.exception())}}, f)
+
+task = asyncio.ensure_future(measure())
+task.add_done_callback(done)
+ipywidgets.HBox([mic, player])
+"""
+
+CLOCK = "() => performance.timeOrigin + performance.now()"
+
+
+def labels(plan: dict[str, int] = FULL) -> list[tuple[str, str]]:
+    """The rows' (metric, unit), for the streams of ``plan`` (:data:`FULL` or :data:`QUICK`)."""
+    return [(metric.format(**plan), unit) for metric, unit in METRICS]
+
+
+def not_measured(reason: str, plan: dict[str, int] = FULL) -> list[Row]:
+    """The rows, each saying why it was not measured."""
+    return [
+        Row(BENCH, metric, None, unit, note=f"not measured ({reason})")
+        for metric, unit in labels(plan)
+    ]
+
+
+def p95(values: list[float]) -> float | None:
+    if len(values) < 2:
+        return values[0] if values else None
+    return statistics.quantiles(values, n=20, method="inclusive")[-1]
+
+
+def write_tone_wav(path: Path, seconds: float) -> None:
+    """A quiet 300 Hz tone for the fake mic (its content does not matter here)."""
+    t = np.arange(int(seconds * FAKE_MIC_RATE)) / FAKE_MIC_RATE
+    samples = (np.sin(2 * np.pi * 300 * t) * 3000).astype("<i2")
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(FAKE_MIC_RATE)
+        wav.writeframes(samples.tobytes())
+
+
+def clock_offset(page: Any) -> tuple[float, float]:
+    """(page clock - time.time(), half the round trip), in seconds."""
+    before = time.time()
+    page_now = page.evaluate(CLOCK) / 1000
+    after = time.time()
+    return page_now - (before + after) / 2, (after - before) / 2
+
+
+def drive(plan: dict[str, int], tmp: Path) -> dict[str, Any]:
+    """Run the notebook in JupyterLab + chromium; the kernel's measurements and clock offsets."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser.lab import (
+        CELL_OUTPUT,
+        CHROMIUM,
+        CHROMIUM_FLAGS,
+        KERNEL_IDLE,
+        RUN_CELL,
+        jupyter_lab,
+        write_notebook,
+    )
+
+    wav = tmp / "tone.wav"
+    seconds = plan["seconds"] + plan["lead_seconds"] + plan["clears"]
+    write_tone_wav(wav, seconds + 90)
+    with jupyter_lab(tmp / "lab") as lab, sync_playwright() as pw:
+        out = lab.root / RESULT_FILE
+        write_notebook(lab.root / "widgets.ipynb", KERNEL.format(**plan, out=str(out)))
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-audio-capture={wav}%noloop"],
+        )
+        logs: list[str] = []
+        try:
+            page = browser.new_page()
+            page.on("console", lambda m: logs.append(f"console.{m.type}: {m.text}"))
+            page.on("pageerror", lambda e: logs.append(f"pageerror: {e}"))
+            page.goto(lab.page_url("widgets.ipynb"))
+            page.wait_for_function(KERNEL_IDLE, timeout=120_000)
+            result_load = os.getloadavg()[0]
+            page.evaluate(RUN_CELL, 0)
+            page.locator(".rtnb-mic-toggle").wait_for(timeout=60_000)
+            page.locator(".rtnb-mic-toggle").click()
+            offsets = []
+            deadline = time.monotonic() + seconds + 120
+            while not out.exists():
+                if time.monotonic() > deadline:
+                    raise TimeoutError("no result from the kernel")
+                offsets.append(clock_offset(page))
+                page.wait_for_timeout(500)
+            result = json.loads(out.read_text())
+            if "error" in result:
+                raise RuntimeError(f"kernel: {result['error']}")
+        except Exception:
+            print("cell output:", page.evaluate(CELL_OUTPUT, 0))
+            print("\n".join(logs[-40:]))
+            print("".join(lab.log[-40:]))
+            raise
+        finally:
+            browser.close()
+    result["load"] = result_load
+    result["offset"] = min(offsets, key=lambda o: o[1]) if offsets else None
+    return result
+
+
+def _underruns(stream: dict[str, Any], how: str) -> tuple[float, str]:
+    at = ", ".join(f"{t:.1f}" for t in stream["underrun_at"])
+    return float(stream["underruns"]), (f"at {at} s; " if at else "") + how
+
+
+def rows(result: dict[str, Any], plan: dict[str, int]) -> list[Row]:
+    """The table rows of a :func:`drive` result."""
+    to_kernel = [(kernel - page) * 1000 for page, kernel in result["stamps"]]
+    to_loop = [
+        (loop - page) * 1000
+        for (page, _), loop in zip(result["stamps"], result["loop_times"], strict=False)
+    ]
+    strict, lead = result["strict"], result["lead"]
+    clears = [c * 1000 for c in result["clears"]]
+    lateness = [late * 1000 for late in strict["lateness"]]
+    chunks = len(result["stamps"])
+    offset, half_trip = result["offset"] or (None, None)
+    load = result.get("load")
+    values = [
+        (
+            median(to_kernel),
+            f"median of {chunks} chunks ({result['device_rate']} Hz capture)"
+            + ("" if load is None else f"; load average {load:.1f} at start"),
+        ),
+        (p95(to_kernel), "design: 20-40 ms chunks, handed over at once"),
+        (median(to_loop), "until on the session's event loop (send_audio)"),
+        _underruns(strict, "20 ms sends at real time, no lead: 100 ms pre-buffer"),
+        _underruns(lead, "100 ms sends 250 ms ahead, as the local server paces"),
+        (median(clears), f"median of {len(clears)}: clear -> browser's cleared ack on the loop"),
+        (p95(clears), "round trip kernel -> worklet -> kernel"),
+        (
+            strict["messages"] / strict["elapsed"],
+            "player; design: <= a few hundred/s (iopub cap 1000)",
+        ),
+        (
+            (chunks + strict["reports"]) / strict["elapsed"],
+            "mic chunks (50/s) + played-ms reports",
+        ),
+        (p95(lateness), "the kernel's play() calls vs the real-time schedule"),
+        (100 * strict["played_ms"] / strict["sent_ms"], "the browser's report at the end"),
+        (
+            None if offset is None else offset * 1000,
+            "not subtracted"
+            if offset is None
+            else f"+- {half_trip * 1000:.1f} ms (page.evaluate round trip / 2); not subtracted",
+        ),
+    ]
+    return [
+        Row(BENCH, metric, value, unit, note=note)
+        for (metric, unit), (value, note) in zip(labels(plan), values, strict=True)
+    ]
 
 
 def run(quick: bool = False) -> list[Row]:
-    return [
-        Row(BENCH, "mic chunk -> kernel latency", None, "ms", note=NOTE),
-        Row(BENCH, "player underruns over 60 s", None, "count", note=NOTE),
-        Row(BENCH, "player clear latency", None, "ms", note=NOTE),
-    ]
+    plan = QUICK if quick else FULL
+    try:
+        from tests.browser.lab import missing_requirements
+    except ImportError as exc:  # bench run outside the repository
+        return not_measured(f"tests/browser/lab.py not importable: {exc}", plan)
+    missing = missing_requirements()
+    if missing is None:
+        try:
+            import anywidget  # noqa: F401
+        except ImportError:
+            missing = "anywidget is not installed (pip install -e '.[notebook]')"
+    if missing:
+        return not_measured(missing, plan)
+    with tempfile.TemporaryDirectory(prefix="rtnb-bench-widgets-") as tmp:
+        result = drive(plan, Path(tmp))
+    return rows(result, plan)

@@ -109,7 +109,9 @@ class Capture {
   onChunk({ pcm, peak }) {
     this.peak = peak;
     if (!this.model.get("muted")) {
-      this.model.send({ type: "audio" }, undefined, [pcm]);
+      const msg = { type: "audio" };
+      if (this.model.get("bench")) msg.t = performance.timeOrigin + performance.now(); // epoch ms
+      this.model.send(msg, undefined, [pcm]);
       this.sent += 1;
     }
     this.redraw();

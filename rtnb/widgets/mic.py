@@ -8,6 +8,7 @@ thread; they are handed to the session's event loop, where ``session.send_audio`
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -44,6 +45,9 @@ class Mic(anywidget.AnyWidget):
     )
     constraints = traitlets.Dict(DEFAULT_CONSTRAINTS).tag(sync=True)
     error = traitlets.Unicode("", help="The browser's last capture error").tag(sync=True)
+    bench = traitlets.Bool(
+        False, help="Stamp each chunk with the page's clock, kept in `stamps` (python -m bench)"
+    ).tag(sync=True)
 
     def __init__(
         self,
@@ -56,6 +60,8 @@ class Mic(anywidget.AnyWidget):
         self.session = session
         self.received_ms = 0.0
         self.chunks = 0
+        self.stamps: list[tuple[float, float]] = []
+        """With ``bench``: (page sent, kernel handler received) per chunk, epoch seconds."""
         self._bridge = LoopBridge(loop)
         self._listeners: list[Callable[[bytes], Any]] = []
         self.on_msg(self._on_browser_message)
@@ -81,6 +87,8 @@ class Mic(anywidget.AnyWidget):
         self, _widget: Any, content: dict[str, Any], buffers: list[Any]
     ) -> None:
         if content.get("type") == "audio" and buffers:
+            if self.bench and isinstance(content.get("t"), (int, float)):
+                self.stamps.append((content["t"] / 1000, time.time()))
             self._bridge.call(self._deliver, bytes(buffers[0]))
 
     def _on_muted(self, change: dict[str, Any]) -> None:

@@ -2,7 +2,8 @@
 // Messages from the kernel: {type: "audio", item} + one PCM16 buffer; {type: "end"} (no more
 // audio for now: play what is queued); {type: "clear"} (stop at once, drop the queue).
 // To the kernel: {type: "played", item, ms}: how much of an item was really played;
-// {type: "cleared"} once a clear took effect (after its last "played" reports).
+// {type: "cleared"} once a clear took effect (after its last "played" reports). The `underruns`
+// trait counts the times the queue ran dry while playing before an "end" (audio came too late).
 const RATE = 24000;
 
 // Runs in the AudioWorkletGlobalScope. Starts after `prebuffer` samples are queued (or on "end"),
@@ -22,6 +23,7 @@ class RtnbPlayback extends AudioWorkletProcessor {
     this.played = new Map();
     this.dirty = new Set();
     this.sinceReport = 0;
+    this.underruns = 0;
     this.port.onmessage = ({ data }) => this.onMessage(data);
   }
   onMessage(msg) {
@@ -71,6 +73,7 @@ class RtnbPlayback extends AudioWorkletProcessor {
     out.fill(0, i);
     for (let c = 1; c < outputs[0].length; c++) outputs[0][c].set(out);
     if (this.playing && !this.queue.length) {
+      if (!this.flush) this.port.postMessage({ underruns: ++this.underruns });
       this.playing = this.flush = false; // drained: pre-buffer again before the next audio
       this.report();
     }
@@ -141,9 +144,14 @@ class Playback {
     }
   }
 
-  onPlayed({ item, ms, cleared }) {
+  onPlayed({ item, ms, cleared, underruns }) {
     if (cleared) {
       this.model.send({ type: "cleared" });
+      return;
+    }
+    if (underruns !== undefined) {
+      this.model.set("underruns", underruns);
+      this.model.save_changes();
       return;
     }
     const before = this.positions.get(item) || 0;

@@ -34,6 +34,9 @@ class Player(anywidget.AnyWidget):
     prebuffer_ms = traitlets.Int(100, help="Audio queued before playback starts").tag(sync=True)
     report_ms = traitlets.Int(50, help="How often the browser reports the position").tag(sync=True)
     error = traitlets.Unicode("", help="The browser's last audio error").tag(sync=True)
+    underruns = traitlets.Int(
+        0, help="Times the browser ran out of audio while playing, before an end (set by it)"
+    ).tag(sync=True)
 
     def __init__(
         self,

@@ -2,11 +2,14 @@
 
 The server runs on 127.0.0.1 with its own root, workspaces, settings, config and runtime
 directories and a token; chromium is driven by Python Playwright with the fake media devices.
+``python -m bench`` (bench/widgets.py) uses it too.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
+import json
 import os
 import re
 import secrets
@@ -35,6 +38,59 @@ CHROMIUM_FLAGS = [
 ]
 STARTUP_TIMEOUT = 90.0
 _URL = re.compile(r"(http://127\.0\.0\.1:(\d+)/lab)\?token=")
+
+# Page scripts for ``page.evaluate``: run cell ``index`` of the open notebook; whether its kernel
+# is idle (the notebook loaded); the text of cell ``index``'s output.
+RUN_CELL = """async (index) => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  panel.content.activeCellIndex = index;
+  await window.jupyterapp.commands.execute("notebook:run-cell");
+}"""
+
+KERNEL_IDLE = """() => {
+  const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const kernel = panel && panel.sessionContext && panel.sessionContext.session?.kernel;
+  return Boolean(kernel && kernel.status === "idle" && panel.content.widgets.length);
+}"""
+
+CELL_OUTPUT = """(index) => {
+  const cell = window.jupyterapp.shell.currentWidget.content.widgets[index];
+  return cell.outputArea ? cell.outputArea.node.innerText : "";
+}"""
+
+
+def missing_requirements() -> str | None:
+    """Why browser runs cannot happen here (chromium, Playwright or JupyterLab missing), or None."""
+    if not Path(CHROMIUM).exists():
+        return f"{CHROMIUM} is not installed (apt-get install chromium)"
+    for module in ("playwright", "jupyterlab"):
+        if importlib.util.find_spec(module) is None:
+            return f"{module} is not installed (pip install -e '.[test]')"
+    return None
+
+
+def write_notebook(path: Path, *sources: str) -> None:
+    """A notebook of code cells (``sources``) for the Python 3 kernel, at ``path``."""
+    cells = [
+        {
+            "id": f"cell-{index}",
+            "cell_type": "code",
+            "metadata": {},
+            "source": source,
+            "outputs": [],
+            "execution_count": None,
+        }
+        for index, source in enumerate(sources)
+    ]
+    notebook = {
+        "cells": cells,
+        "metadata": {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    path.write_text(json.dumps(notebook))
 
 
 @dataclass

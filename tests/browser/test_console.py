@@ -14,7 +14,16 @@ import pytest
 from rtnb.local.tts import USER_VOICE, synthesize
 from rtnb.protocol.audio import SAMPLE_RATE, resample, to_int16
 
-from .lab import CHROMIUM, CHROMIUM_FLAGS, Lab, jupyter_lab
+from .lab import (
+    CELL_OUTPUT,
+    CHROMIUM,
+    CHROMIUM_FLAGS,
+    KERNEL_IDLE,
+    RUN_CELL,
+    Lab,
+    jupyter_lab,
+    write_notebook,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -85,29 +94,6 @@ print("RTNB-RESULT " + json.dumps(result, default=str))
 """
 
 
-def write_notebook(path: Path, *sources: str) -> None:
-    cells = [
-        {
-            "id": f"cell-{index}",
-            "cell_type": "code",
-            "metadata": {},
-            "source": source,
-            "outputs": [],
-            "execution_count": None,
-        }
-        for index, source in enumerate(sources)
-    ]
-    notebook = {
-        "cells": cells,
-        "metadata": {
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    path.write_text(json.dumps(notebook))
-
-
 def write_question_wav(path: Path, question: str) -> None:
     """The question spoken by the local TTS, at the fake mic's rate, between silences."""
     speech = to_int16(synthesize(question, voice=USER_VOICE))
@@ -118,24 +104,6 @@ def write_question_wav(path: Path, question: str) -> None:
         wav.setsampwidth(2)
         wav.setframerate(FAKE_MIC_RATE)
         wav.writeframes(resample(samples, SAMPLE_RATE, FAKE_MIC_RATE).tobytes())
-
-
-RUN_CELL = """async (index) => {
-  const panel = window.jupyterapp.shell.currentWidget;
-  panel.content.activeCellIndex = index;
-  await window.jupyterapp.commands.execute("notebook:run-cell");
-}"""
-
-KERNEL_IDLE = """() => {
-  const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-  const kernel = panel && panel.sessionContext && panel.sessionContext.session?.kernel;
-  return Boolean(kernel && kernel.status === "idle" && panel.content.widgets.length);
-}"""
-
-CELL_OUTPUT = """(index) => {
-  const cell = window.jupyterapp.shell.currentWidget.content.widgets[index];
-  return cell.outputArea ? cell.outputArea.node.innerText : "";
-}"""
 
 
 def run_console_turn(lab: Lab, wav: Path) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 
 import pytest
 import traitlets
@@ -67,3 +68,16 @@ async def test_chunk_length_is_checked() -> None:
     with pytest.raises(traitlets.TraitError):
         Mic(chunk_ms=500)
     assert Mic(chunk_ms=40).chunk_ms == 40
+
+
+async def test_bench_flag_keeps_the_page_and_kernel_times_of_each_chunk() -> None:
+    chunk = [memoryview(b"\x00\x00" * 480)]
+    mic = Mic()
+    mic._on_browser_message(mic, {"type": "audio", "t": 1_700_000_000_000.0}, chunk)
+    assert mic.stamps == []  # off by default
+    mic.bench = True
+    before = time.time()
+    mic._on_browser_message(mic, {"type": "audio", "t": 1_700_000_000_000.0}, chunk)
+    mic._on_browser_message(mic, {"type": "audio"}, chunk)  # no stamp from the page
+    ((page, kernel),) = mic.stamps
+    assert page == 1_700_000_000.0 and before <= kernel <= time.time()
