@@ -14,16 +14,16 @@ import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, overload
-from urllib.parse import urlencode
 
 from rtnb.protocol import client_events as ce
 from rtnb.protocol.config import build_session_config, tracing_config
 from rtnb.protocol.events import Event, ProtocolError, new_id
 from rtnb.protocol.gate import ResponseGate
-from rtnb.transport.base import ApiKey, Transport, is_loopback_url
+from rtnb.transport.base import ApiKey, Transport
 
 from .agent import RealtimeAgent
 from .approvals import ApprovalDecision, ToolApprovalItem, ToolErrorFormatter
+from .backend import open_backend
 from .dispatch import EventDispatcher, H
 from .events import (
     ConnectionChangeEvent,
@@ -456,26 +456,16 @@ class RealtimeSession(
             self.backend = getattr(self._transport, "backend", "custom")
             log.info("rtnb session using the injected %s transport", self.backend)
             return self._transport
-        from rtnb.transport import WebSocketTransport, realtime_url, resolve_api_key
-
-        key = await resolve_api_key(api_key if api_key is not None else self._api_key)
-        url = url or self._url
-        if url:
-            self.backend = "local" if is_loopback_url(url) else "openai"
-        elif key:
-            self.backend, url = "openai", realtime_url(self.model, call_id)
-        elif call_id:
-            raise ValueError("call_id attaches to an OpenAI SIP call and needs an API key")
-        else:
-            from rtnb.local.server import start_local_server
-
-            if self._local_server is None:  # a reconnect reuses the server it started
-                self._local_server = await start_local_server(**self._server_options)
-            self.backend = "local"
-            url = f"{self._local_server.url}?{urlencode({'model': self.model})}"
-            key = self._server_options.get("token")
-        log.info("rtnb session using the %s backend at %s", self.backend, url)
-        return WebSocketTransport(url, api_key=key, backend=self.backend)
+        backend = await open_backend(
+            model=self.model,
+            api_key=api_key if api_key is not None else self._api_key,
+            url=url or self._url,
+            call_id=call_id,
+            server_options=self._server_options,
+            local_server=self._local_server,  # a reconnect reuses the server it started
+        )
+        self.backend, self._local_server = backend.name, backend.local_server
+        return backend.transport
 
     async def _stop_local_server(self) -> None:
         server, self._local_server = self._local_server, None
