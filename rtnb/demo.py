@@ -14,12 +14,10 @@ import wave
 from dataclasses import dataclass, field
 from typing import Any
 
-from rtnb import FunctionCallItem, RealtimeAgent, RealtimeSession, tool
+from rtnb import FunctionCallItem, RealtimeAgent, RealtimeSession, speak, tool
 from rtnb.local.server import start_local_server
 from rtnb.local.tts import USER_VOICE, synthesize
-from rtnb.protocol.audio import SAMPLE_RATE, bytes_for_ms, chunk
-
-CHUNK_MS = 20
+from rtnb.protocol.audio import SAMPLE_RATE
 
 TRAILING_SILENCE_MS = 1200
 TURN_TIMEOUT_S = 60.0
@@ -126,7 +124,11 @@ async def _converse(
     print(f"user (spoken by the local TTS): {question}")
     async with session:
         print(f"backend: {session.backend}")
-        await _speak(session, synthesize(question, voice=USER_VOICE), times, realtime=realtime)
+        speech = synthesize(question, voice=USER_VOICE)  # before the clock starts
+        started = time.perf_counter()
+        # Streamed in 20 ms chunks like a mic; at real-time pace the speech ends `seconds` in.
+        seconds = await speak(session, speech, realtime=realtime, silence_ms=TRAILING_SILENCE_MS)
+        times.speech_end = started + seconds if realtime else started
         try:
             await asyncio.wait_for(finished.wait(), TURN_TIMEOUT_S)
         except asyncio.TimeoutError:  # not the builtin before Python 3.11
@@ -137,24 +139,6 @@ async def _converse(
     print(f"\nanswer audio: {len(times.answer_audio) / 2 / SAMPLE_RATE:.2f} s -> {out_path}")
     _print_latencies(times)
     return 0
-
-
-async def _speak(
-    session: RealtimeSession, speech: bytes, times: TurnTimes, *, realtime: bool
-) -> None:
-    """Stream speech then silence in 20 ms chunks, at the pace of a microphone if ``realtime``."""
-    silence = b"\x00" * bytes_for_ms(TRAILING_SILENCE_MS)
-    start = time.perf_counter()
-    sent_ms = 0.0
-    for piece in chunk(speech + silence, CHUNK_MS):
-        if realtime:
-            await asyncio.sleep(max(0.0, start + sent_ms / 1000 - time.perf_counter()))
-        session.send_audio(piece)
-        sent_ms += len(piece) / 2 / SAMPLE_RATE * 1000
-        if sent_ms >= len(speech) / 2 / SAMPLE_RATE * 1000 and not times.speech_end:
-            times.speech_end = time.perf_counter()
-        if not realtime:
-            await asyncio.sleep(0)
 
 
 def _print_conversation(session: RealtimeSession) -> None:
