@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import os
 import platform
@@ -9,7 +10,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,3 +131,41 @@ def machine() -> dict[str, Any]:
             if name in os.environ
         },
     }
+
+
+def ends_turn(event: dict[str, Any]) -> bool:
+    """A ``response.done`` without a function call: the answer that ends a turn."""
+    if event.get("type") != "response.done":
+        return False
+    output = event["response"].get("output") or []
+    return not any(item.get("type") == "function_call" for item in output)
+
+
+class TappedTransport:
+    """Delegates to a transport and shows every decoded server event to :meth:`observe`.
+
+    ``turn_done`` is for subclasses to set when their turn is over.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.backend = inner.backend
+        self.turn_done = asyncio.Event()
+
+    def observe(self, event: dict[str, Any]) -> None:
+        """Called with each server event as it arrives (before the session sees it)."""
+
+    async def connect(self) -> None:
+        await self._inner.connect()
+
+    async def send(self, event: dict[str, Any]) -> None:
+        await self._inner.send(event)
+
+    async def receive(self) -> AsyncIterator[Any]:
+        async for event in self._inner.receive():
+            if isinstance(event, dict):
+                self.observe(event)
+            yield event
+
+    async def close(self) -> None:
+        await self._inner.close()

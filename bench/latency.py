@@ -22,10 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
-from bench.common import Row, check, median, timed
+from bench.common import Row, TappedTransport, check, ends_turn, median, timed
 
 BENCH = "4 latency"
 CHUNK_MS = 20
@@ -37,45 +36,29 @@ INSTRUCTIONS = "You answer questions about the weather. Use the get weather tool
 TURN_TIMEOUT_S = 20.0
 
 
-class TimingTransport:
-    """Delegates to a transport and stamps the first arrival of the events of interest."""
+class TimingTransport(TappedTransport):
+    """Stamps the first arrival of the events of interest."""
 
     def __init__(self, inner: Any) -> None:
-        self._inner = inner
-        self.backend = inner.backend
+        super().__init__(inner)
         self.marks: dict[str, float] = {}
-        self.turn_done = asyncio.Event()
 
     def reset(self) -> None:
         self.marks = {}
         self.turn_done.clear()
 
-    async def connect(self) -> None:
-        await self._inner.connect()
-
-    async def send(self, event: dict[str, Any]) -> None:
-        await self._inner.send(event)
-
-    async def receive(self) -> AsyncIterator[Any]:
-        async for event in self._inner.receive():
-            now = time.perf_counter()
-            kind = event.get("type") if isinstance(event, dict) else None
-            marks = self.marks
-            if kind == "input_audio_buffer.speech_stopped":
-                marks.setdefault("speech_stopped", now)
-            elif kind == "conversation.item.input_audio_transcription.completed":
-                marks.setdefault("transcript", now)
-            elif kind == "response.output_audio.delta" and "speech_stopped" in marks:
-                marks.setdefault("first_audio", now)
-            elif kind == "response.done" and "first_audio" in marks:
-                output = event["response"].get("output") or []
-                if not any(item.get("type") == "function_call" for item in output):
-                    marks["response_done"] = now
-                    self.turn_done.set()
-            yield event
-
-    async def close(self) -> None:
-        await self._inner.close()
+    def observe(self, event: dict[str, Any]) -> None:
+        now = time.perf_counter()
+        kind, marks = event.get("type"), self.marks
+        if kind == "input_audio_buffer.speech_stopped":
+            marks.setdefault("speech_stopped", now)
+        elif kind == "conversation.item.input_audio_transcription.completed":
+            marks.setdefault("transcript", now)
+        elif kind == "response.output_audio.delta" and "speech_stopped" in marks:
+            marks.setdefault("first_audio", now)
+        elif "first_audio" in marks and ends_turn(event):
+            marks["response_done"] = now
+            self.turn_done.set()
 
 
 def _agent() -> Any:

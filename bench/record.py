@@ -16,11 +16,10 @@ import asyncio
 import base64
 import json
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from bench.common import DATA_DIR
+from bench.common import DATA_DIR, TappedTransport, ends_turn
 
 STREAM_VERSION = 1
 STREAM_PATH = DATA_DIR / "stream.jsonl"
@@ -69,35 +68,19 @@ def local_time(city: str) -> str:
     return f"It is a quarter past three in the afternoon in {city}. The shops close at seven."
 
 
-class RecordingTransport:
-    """Wraps a transport and keeps every server event it yields, as compact JSON text."""
+class RecordingTransport(TappedTransport):
+    """Keeps every server event it passes on, as compact JSON text."""
 
     def __init__(self, inner: Any) -> None:
-        self._inner = inner
-        self.backend = inner.backend
+        super().__init__(inner)
         self.lines: list[str] = []
-        self.turn_done = asyncio.Event()
 
-    async def connect(self) -> None:
-        await self._inner.connect()
+    def observe(self, event: dict[str, Any]) -> None:
+        from rtnb.protocol.events import encode
 
-    async def send(self, event: dict[str, Any]) -> None:
-        await self._inner.send(event)
-
-    async def receive(self) -> AsyncIterator[Any]:
-        from rtnb.protocol.events import ProtocolError, encode
-
-        async for event in self._inner.receive():
-            if not isinstance(event, ProtocolError):
-                self.lines.append(encode(event))
-                if event["type"] == "response.done":
-                    output = event["response"].get("output") or []
-                    if not any(item.get("type") == "function_call" for item in output):
-                        self.turn_done.set()
-            yield event
-
-    async def close(self) -> None:
-        await self._inner.close()
+        self.lines.append(encode(event))
+        if ends_turn(event):
+            self.turn_done.set()
 
 
 async def record() -> list[str]:
