@@ -94,11 +94,22 @@ def config() -> dict[str, Any]:
 
 
 @pytest.fixture
+def options() -> dict[str, Any]:
+    """More ``RealtimeSession`` options for the ``session`` fixture (override to set some)."""
+    return {}
+
+
+@pytest.fixture
 async def session(
-    agent: RealtimeAgent, transport: ScriptedTransport, config: dict[str, Any]
+    agent: RealtimeAgent,
+    transport: ScriptedTransport,
+    config: dict[str, Any],
+    options: dict[str, Any],
 ) -> AsyncIterator[RealtimeSession]:
     """A connected session; afterwards every client event it sent must match the GA schema."""
-    session = RealtimeSession(agent, model="gpt-realtime", config=config, transport=transport)
+    session = RealtimeSession(
+        agent, model="gpt-realtime", config=config, transport=transport, **options
+    )
     await session.connect()
     await transport.wait_for_sent("session.update")
     yield session

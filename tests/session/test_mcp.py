@@ -6,7 +6,6 @@ every client event the session sent is validated when the session closes.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -135,21 +134,9 @@ def mcp_agent() -> RealtimeAgent:
 
 
 @pytest.fixture
-def options() -> dict[str, Any]:
-    return {}
-
-
-@pytest.fixture
-async def session(
-    mcp_agent: RealtimeAgent, transport: ScriptedTransport, options: dict[str, Any]
-) -> AsyncIterator[RealtimeSession]:
-    session = RealtimeSession(mcp_agent, transport=transport, **options)
-    await session.connect()
-    await transport.wait_for_sent("session.update")
-    yield session
-    await session.close()
-    for event in transport.sent:
-        validate_client_event(event)
+def agent(mcp_agent: RealtimeAgent) -> RealtimeAgent:
+    """The shared ``session`` fixture (tests/session/conftest.py) talks with the MCP agent."""
+    return mcp_agent
 
 
 # ----------------------------------------------------------------------------- configuration
