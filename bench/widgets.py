@@ -223,11 +223,10 @@ def drive(plan: dict[str, int], tmp: Path) -> dict[str, Any]:
 
     from tests.browser.lab import (
         CELL_OUTPUT,
-        CHROMIUM,
-        CHROMIUM_FLAGS,
         KERNEL_IDLE,
         RUN_CELL,
         jupyter_lab,
+        launch_with_fake_mic,
         write_notebook,
     )
 
@@ -237,15 +236,9 @@ def drive(plan: dict[str, int], tmp: Path) -> dict[str, Any]:
     with jupyter_lab(tmp / "lab") as lab, sync_playwright() as pw:
         out = lab.root / RESULT_FILE
         write_notebook(lab.root / "widgets.ipynb", KERNEL.format(**plan, out=str(out)))
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-audio-capture={wav}%noloop"],
-        )
         logs: list[str] = []
+        browser, page = launch_with_fake_mic(pw, wav, logs)
         try:
-            page = browser.new_page()
-            page.on("console", lambda m: logs.append(f"console.{m.type}: {m.text}"))
-            page.on("pageerror", lambda e: logs.append(f"pageerror: {e}"))
             page.goto(lab.page_url("widgets.ipynb"))
             page.wait_for_function(KERNEL_IDLE, timeout=120_000)
             result_load = os.getloadavg()[0]

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -67,6 +68,19 @@ def missing_requirements() -> str | None:
         if importlib.util.find_spec(module) is None:
             return f"{module} is not installed (pip install -e '.[test]')"
     return None
+
+
+def launch_with_fake_mic(pw: Any, wav: Path, logs: list[str]) -> tuple[Any, Any]:
+    """Chromium whose fake microphone plays ``wav`` once, and a page whose console messages and
+    errors go to ``logs``. Returns (browser, page); the caller closes the browser."""
+    browser = pw.chromium.launch(
+        executable_path=CHROMIUM,
+        args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-audio-capture={wav}%noloop"],
+    )
+    page = browser.new_page()
+    page.on("console", lambda m: logs.append(f"console.{m.type}: {m.text}"))
+    page.on("pageerror", lambda e: logs.append(f"pageerror: {e}"))
+    return browser, page
 
 
 def write_notebook(path: Path, *sources: str) -> None:

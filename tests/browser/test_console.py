@@ -16,12 +16,11 @@ from rtnb.protocol.audio import SAMPLE_RATE, resample, to_int16
 
 from .lab import (
     CELL_OUTPUT,
-    CHROMIUM,
-    CHROMIUM_FLAGS,
     KERNEL_IDLE,
     RUN_CELL,
     Lab,
     jupyter_lab,
+    launch_with_fake_mic,
     write_notebook,
 )
 
@@ -111,14 +110,8 @@ def run_console_turn(lab: Lab, wav: Path) -> dict[str, Any]:
 
     logs: list[str] = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-audio-capture={wav}%noloop"],
-        )
+        browser, page = launch_with_fake_mic(pw, wav, logs)
         try:
-            page = browser.new_page()
-            page.on("console", lambda m: logs.append(f"console.{m.type}: {m.text}"))
-            page.on("pageerror", lambda e: logs.append(f"pageerror: {e}"))
             page.goto(lab.page_url("console.ipynb"))
             page.wait_for_function(KERNEL_IDLE, timeout=120_000)
 

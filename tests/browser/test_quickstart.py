@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .lab import CHROMIUM, CHROMIUM_FLAGS, jupyter_lab
+from .lab import jupyter_lab, launch_with_fake_mic
 from .test_console import CELL_OUTPUT, KERNEL_IDLE, write_question_wav
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
@@ -31,13 +31,7 @@ def test_quickstart_notebook_in_the_browser(tmp_path: Path) -> None:
     logs: list[str] = []
     with jupyter_lab(tmp_path / "lab") as lab, sync_playwright() as pw:
         shutil.copy(QUICKSTART, lab.root / QUICKSTART.name)
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-audio-capture={wav}%noloop"],
-        )
-        page = browser.new_page()
-        page.on("console", lambda m: logs.append(f"console.{m.type}: {m.text}"))
-        page.on("pageerror", lambda e: logs.append(f"pageerror: {e}"))
+        browser, page = launch_with_fake_mic(pw, wav, logs)
         try:
             page.goto(lab.page_url(QUICKSTART.name))
             page.wait_for_function(KERNEL_IDLE, timeout=120_000)
