@@ -122,7 +122,7 @@ async def _session_turns(
 
 
 def _rtf_rows(quick: bool) -> list[Row]:
-    from rtnb.local.stt import Transcriber
+    from rtnb.local.sphinx import Transcriber
     from rtnb.local.tts import USER_VOICE, synthesize
     from rtnb.protocol.audio import duration_ms
 

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rtnb.local.conversation import Conversation, Item, validate_item
+from rtnb.local.input_audio import InputAudio
 from rtnb.local.mcp_tools import McpServers
 from rtnb.local.policy import Policy, PolicyInput, default_policy, item_text
 from rtnb.local.responder import Responder, ResponseRun
@@ -28,8 +29,8 @@ from rtnb.local.session_config import (
     reported_session,
     vocabulary_texts,
 )
-from rtnb.local.stt import Transcriber
-from rtnb.local.vad import IdleTimeout, ServerVad, SpeechStarted, SpeechStopped, VadConfig
+from rtnb.local.stt import SpeechToText
+from rtnb.local.vad import IdleTimeout, SpeechStarted, SpeechStopped
 from rtnb.protocol.audio import AudioFormatError, decode_audio, duration_ms
 from rtnb.protocol.events import Event, ProtocolError, decode_client_event, error_event, new_id
 
@@ -38,7 +39,6 @@ log = logging.getLogger("rtnb.server")
 Send = Callable[[Event], Awaitable[None]]
 
 MAX_APPEND_CHARS = 15 * 1024 * 1024  # the OpenAI API's limit for one append event
-MAX_BUFFER_MS = 10 * 60 * 1000  # manual-commit input buffer cap
 MIN_COMMIT_MS = 100
 RECENT_TEXTS = 20  # recent message texts added to the recogniser's vocabulary
 
@@ -53,6 +53,8 @@ class RealtimeConnection:
         model: str | None = None,
         policy: Policy | None = None,
         realtime_pacing: bool = True,
+        stt: SpeechToText | None = None,
+        vad_engine: str = "auto",
     ) -> None:
         self._send = send
         self.session: Session = default_session(model)
@@ -66,14 +68,15 @@ class RealtimeConnection:
             realtime_pacing=realtime_pacing,
             mcp=self.mcp,
         )
-        self._vad: ServerVad | None = None
-        self._manual_buffer = bytearray()
+        if stt is None:
+            from rtnb.local.stt import load_stt
+
+            stt = load_stt()
+        self.input_audio = InputAudio(stt, vad_engine=vad_engine)
         self._speech_item_id: str | None = None
         self._response: ResponseRun | None = None
         self._response_task: asyncio.Task[None] | None = None
-        self._transcriber: Transcriber | None = None
-        self._stt_lock = asyncio.Lock()
-        self._turns: asyncio.Queue[tuple[Item, bytes] | None] = asyncio.Queue()
+        self._turns: asyncio.Queue[tuple[Item, bytes, asyncio.Future[str]] | None] = asyncio.Queue()
         self._handlers: dict[str, Callable[[Event], Awaitable[None]]] = {
             "session.update": self._session_update,
             "input_audio_buffer.append": self._append,
@@ -94,7 +97,7 @@ class RealtimeConnection:
         """Send ``session.created`` and start the turn worker."""
         self._configure_vad()
         self._spawn(self._turn_worker())
-        self._spawn(self._refresh_vocabulary())
+        self._refresh_soon()
         await self._event("session.created", session=copy.deepcopy(self.session))
 
     async def handle(self, message: str | bytes) -> None:
@@ -153,19 +156,23 @@ class RealtimeConnection:
             self._configure_vad()
         await self._event("session.updated", session=reported_session(self.session))
         self.mcp.configure(self.session["tools"])
-        if vocabulary_texts(self.session) != vocabulary_texts(before):
-            self._spawn(self._refresh_vocabulary())
+        if self._recogniser_settings(self.session) != self._recogniser_settings(before):
+            self._refresh_soon()
 
     def _mcp_listed(self) -> None:
         """An MCP server listed its tools: teach the recogniser their words."""
-        self._spawn(self._refresh_vocabulary())
+        self._refresh_soon()
+
+    def _refresh_soon(self) -> None:
+        """Give the recogniser the session's words now; it prepares for them off the hot path
+        (pocketsphinx rebuilds its language model)."""
+        transcription = self.session["audio"]["input"].get("transcription") or {}
+        self.input_audio.prompt = "\n".join(self._vocabulary())
+        self.input_audio.language = transcription.get("language") or ""
+        self._spawn(self.input_audio.prepare())
 
     def _configure_vad(self) -> None:
-        turn_detection = self.session["audio"]["input"]["turn_detection"]
-        self._vad = (
-            ServerVad(VadConfig.from_turn_detection(turn_detection)) if turn_detection else None
-        )
-        self._manual_buffer.clear()
+        self.input_audio.configure(self.session["audio"]["input"]["turn_detection"])
         self._speech_item_id = None
 
     @property
@@ -187,16 +194,7 @@ class RealtimeConnection:
             pcm = decode_audio(audio)
         except AudioFormatError as exc:
             raise ProtocolError(str(exc), param="audio") from None
-        if self._vad is None:
-            if duration_ms(len(self._manual_buffer) + len(pcm)) > MAX_BUFFER_MS:
-                raise ProtocolError(
-                    "input audio buffer is full (10 minutes); commit or clear it",
-                    code="input_audio_buffer_full",
-                    param="audio",
-                )
-            self._manual_buffer += pcm
-            return
-        for vad_event in self._vad.feed(pcm):
+        for vad_event in self.input_audio.append(pcm):
             await self._on_vad(vad_event)
 
     async def _on_vad(self, vad_event: SpeechStarted | SpeechStopped | IdleTimeout) -> None:
@@ -228,8 +226,7 @@ class RealtimeConnection:
             )
 
     async def _commit(self, event: Event) -> None:
-        pcm = self._vad.flush() if self._vad is not None else bytes(self._manual_buffer)
-        self._manual_buffer.clear()
+        pcm = self.input_audio.commit()
         if duration_ms(pcm) < MIN_COMMIT_MS:
             raise ProtocolError(
                 f"buffer too small: expected at least {MIN_COMMIT_MS} ms of audio, "
@@ -261,14 +258,12 @@ class RealtimeConnection:
         await self._event(
             "conversation.item.done", previous_item_id=previous, item=copy.deepcopy(item)
         )
-        self._turns.put_nowait((item, pcm))
+        self._turns.put_nowait((item, pcm, self.input_audio.transcript(pcm)))
         if create_response:
             self._turns.put_nowait(None)  # marker: respond once the transcript is in
 
     async def _clear(self, event: Event) -> None:
-        if self._vad is not None:
-            self._vad.clear()
-        self._manual_buffer.clear()
+        self.input_audio.clear()
         self._speech_item_id = None
         await self._event("input_audio_buffer.cleared")
 
@@ -282,26 +277,21 @@ class RealtimeConnection:
                     await asyncio.wait({self._response_task})
                 await self._start_response({})
                 continue
-            item, pcm = turn
-            await self._transcribe(item, pcm)
+            await self._transcribe(*turn)
 
-    async def _transcribe(self, item: Item, pcm: bytes) -> None:
-        async with self._stt_lock:
-            if self._transcriber is None:
-                self._transcriber = await asyncio.to_thread(Transcriber, self._vocabulary())
-            transcriber = self._transcriber
-            try:
-                text = await asyncio.to_thread(transcriber.transcribe, pcm)
-            except Exception as exc:
-                log.exception("transcription failed")
-                if self._transcription_on:
-                    await self._event(
-                        "conversation.item.input_audio_transcription.failed",
-                        item_id=item["id"],
-                        content_index=0,
-                        error={"type": "server_error", "code": "stt_error", "message": str(exc)},
-                    )
-                return
+    async def _transcribe(self, item: Item, pcm: bytes, transcript: asyncio.Future[str]) -> None:
+        try:
+            text = await transcript
+        except Exception as exc:
+            log.exception("transcription failed")
+            if self._transcription_on:
+                await self._event(
+                    "conversation.item.input_audio_transcription.failed",
+                    item_id=item["id"],
+                    content_index=0,
+                    error={"type": "server_error", "code": "stt_error", "message": str(exc)},
+                )
+            return
         # The policy needs the words even when the client did not ask for transcription events.
         item["content"][0]["transcript"] = text
         if self._transcription_on and item["id"] in self.conversation:
@@ -323,18 +313,20 @@ class RealtimeConnection:
     def _transcription_on(self) -> bool:
         return self.session["audio"]["input"].get("transcription") is not None
 
+    @staticmethod
+    def _recogniser_settings(session: Session) -> tuple[list[str], Any]:
+        return vocabulary_texts(session), session["audio"]["input"].get("transcription")
+
     def _vocabulary(self) -> list[str]:
         recent = [item_text(i) for i in self.conversation.items[-RECENT_TEXTS:]]
-        return [*vocabulary_texts(self.session), *self.mcp.vocabulary(), *(t for t in recent if t)]
-
-    async def _refresh_vocabulary(self) -> None:
-        """Rebuild the recogniser's language model off the hot path (after config changes)."""
-        async with self._stt_lock:
-            texts = self._vocabulary()
-            if self._transcriber is None:
-                self._transcriber = await asyncio.to_thread(Transcriber, texts)
-            else:
-                await asyncio.to_thread(self._transcriber.set_vocabulary, texts)
+        transcription = self.session["audio"]["input"].get("transcription") or {}
+        prompt = transcription.get("prompt") or ""
+        return [
+            *vocabulary_texts(self.session),
+            *self.mcp.vocabulary(),
+            *(t for t in recent if t),
+            *([prompt] if prompt else []),
+        ]
 
     # -- conversation items ------------------------------------------------------------------
 

@@ -9,12 +9,12 @@ arguments from the words, speaks a tool's output once it arrives, and otherwise 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from rtnb.local.stt import normalize_sentences
+from rtnb.local.numbers import find_numbers
+from rtnb.local.sphinx import normalize_sentences
 
 Item = dict[str, Any]
 
@@ -101,14 +101,15 @@ def _tool_score(tool: dict[str, Any], said: set[str]) -> int:
 def _fill_arguments(tool: dict[str, Any], text: str) -> dict[str, Any]:
     """Fill required string/number/boolean parameters from the user's words.
 
-    Numbers take the first number said; strings take the words after the last preposition such as
-    "in", "for", "to", "about" (e.g. "weather in paris" -> "Paris"), else the last keyword.
+    Numbers take the first number said, in digits or words ("$20", "twenty dollars"); strings
+    take the words after the last preposition such as "in", "for", "to", "about" (e.g.
+    "weather in paris" -> "Paris"), else the last keyword.
     """
     params = tool.get("parameters") or {}
     properties: dict[str, Any] = params.get("properties") or {}
     required = params.get("required") or list(properties)
     words = _words(text)
-    numbers = [float(w) for w in re.findall(r"-?\d+(?:\.\d+)?", text)]
+    numbers = find_numbers(text)
     args: dict[str, Any] = {}
     for name in required:
         schema = properties.get(name) or {}

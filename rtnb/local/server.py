@@ -7,7 +7,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import Server
@@ -15,6 +16,8 @@ from websockets.http11 import Request
 
 from rtnb.local.connection import RealtimeConnection, Send
 from rtnb.local.policy import Policy
+from rtnb.local.stt import SttChoice, check_stt, load_stt
+from rtnb.local.vad import ServerVad
 from rtnb.transport.base import is_loopback_host
 from rtnb.transport.server import REALTIME_PATH, serve_realtime
 
@@ -28,6 +31,8 @@ class LocalServer:
     host: str
     port: int
     _server: Server
+    engines: dict[str, str] = field(default_factory=dict)
+    """The speech engines each connection runs: ``{"stt": ..., "vad": ...}``."""
 
     @property
     def url(self) -> str:
@@ -47,7 +52,7 @@ class LocalServer:
         await self.close()
 
     def __repr__(self) -> str:
-        return f"LocalServer(url={self.url!r})"
+        return f"LocalServer(url={self.url!r}, engines={self.engines!r})"
 
 
 async def start_local_server(
@@ -59,6 +64,9 @@ async def start_local_server(
     token: str | None = None,
     allowed_origins: list[str] | None = None,
     allow_remote: bool = False,
+    stt: SttChoice = None,
+    stt_model: str | None = None,
+    vad: str = "auto",
 ) -> LocalServer:
     """Serve the Realtime protocol offline at ``ws://host:port/v1/realtime``.
 
@@ -66,6 +74,14 @@ async def start_local_server(
     :func:`rtnb.local.policy.default_policy`). ``realtime_pacing=False`` streams audio as fast as
     it is made (tests). ``token``, when set, must be presented by clients as
     ``Authorization: Bearer``. Binding a non-loopback address needs ``allow_remote=True``.
+
+    ``stt`` chooses the speech-to-text engine (``"whisper"``, ``"pocketsphinx"``, a function
+    ``(pcm16, sample_rate, prompt) -> str``; default: Whisper when the ``speech`` extra is
+    installed), ``stt_model`` a Whisper model name or directory (default: the bundled tiny.en),
+    ``vad`` the voice activity detector (``"auto"``, ``"silero"``, ``"webrtc"``). Bad options
+    raise :class:`~rtnb.local.stt.SpeechEngineError` (or ``ValueError``) before anything is
+    served; a model file that fails its hash check raises
+    :class:`~rtnb.local.whisper.ModelFileError`.
     """
     if not allow_remote and not is_loopback_host(host):
         raise ValueError(
@@ -74,12 +90,30 @@ async def start_local_server(
             "server to other machines"
         )
 
+    check_stt(stt)
+    vad_engine = ServerVad(engine=vad).engine  # raises on an unknown name
+    stt_engine = await asyncio.to_thread(load_stt, stt, stt_model)  # loads Whisper once, here
+    engines = {"stt": _stt_label(stt_engine), "vad": vad_engine}
+
     def handler_factory(send: Send, request: Request) -> RealtimeConnection:
         model = parse_qs(urlsplit(request.path).query).get("model", [None])[0]
-        return RealtimeConnection(send, model=model, policy=policy, realtime_pacing=realtime_pacing)
+        return RealtimeConnection(
+            send,
+            model=model,
+            policy=policy,
+            realtime_pacing=realtime_pacing,
+            stt=load_stt(stt, stt_model),
+            vad_engine=vad_engine,
+        )
 
     server = await serve_realtime(
         handler_factory, host, port, token=token, allowed_origins=allowed_origins
     )
     bound_port = next(iter(server.sockets)).getsockname()[1]
-    return LocalServer(host, bound_port, server)
+    return LocalServer(host, bound_port, server, engines)
+
+
+def _stt_label(engine: object) -> str:
+    name = str(getattr(engine, "name", "custom"))
+    model = getattr(engine, "model_name", None)
+    return f"{name} ({model})" if model else name

@@ -15,9 +15,18 @@ from collections.abc import Iterator
 import espeakng_loader
 import numpy as np
 
+from rtnb.local.whisper import whisper_available
 from rtnb.protocol.audio import SAMPLE_RATE, resample, to_bytes, to_int16
 
-__all__ = ["USER_VOICE", "VOICES", "split_sentences", "synthesize", "synthesize_sentences"]
+__all__ = [
+    "SPHINX_USER_VOICE",
+    "USER_VOICE",
+    "VOICES",
+    "WHISPER_USER_VOICE",
+    "split_sentences",
+    "synthesize",
+    "synthesize_sentences",
+]
 
 VOICES: dict[str, str] = {
     "alloy": "en-us+m3",
@@ -33,9 +42,16 @@ VOICES: dict[str, str] = {
 }
 """OpenAI Realtime voice names mapped to espeak-ng voice variants."""
 
-USER_VOICE = "en-us+f5"
-"""The espeak-ng voice the offline recogniser hears best (17 of 20 test sentences exact, against
-3-15 for the other variants): demos and tests speak the user's side with it."""
+SPHINX_USER_VOICE = "en-us+f5"
+"""The espeak-ng voice pocketsphinx hears best (17 of 20 test sentences exact, against 3-15 for
+the other variants)."""
+
+WHISPER_USER_VOICE = "en-us+m3"
+"""An espeak-ng voice Whisper tiny.en hears well (it mishears "Oslo" and "the" in ``en-us+f5``)."""
+
+USER_VOICE = WHISPER_USER_VOICE if whisper_available() else SPHINX_USER_VOICE
+"""The voice demos and tests speak the user's side with: the one the default recogniser
+(Whisper with the ``speech`` extra, else pocketsphinx) hears best."""
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _INITIALIZE_DONT_EXIT = 0x8000  # otherwise espeak-ng calls exit() when its data is missing

@@ -174,7 +174,12 @@ class ServerVad:
     Speech starting disarms it.
     """
 
-    def __init__(self, config: VadConfig = VadConfig(), sample_rate: int = 24_000) -> None:
+    def __init__(
+        self, config: VadConfig = VadConfig(), sample_rate: int = 24_000, *, engine: str = "auto"
+    ) -> None:
+        if engine not in ("auto", "webrtc"):
+            raise ValueError(f"vad: unknown engine {engine!r}; choose 'auto' or 'webrtc'")
+        self.engine = "webrtc"
         frame = sample_rate * FRAME_MS // 1000
         if sample_rate <= 0 or frame * 1000 != sample_rate * FRAME_MS:
             raise ValueError(f"sample_rate must give whole {FRAME_MS} ms frames, got {sample_rate}")
@@ -230,6 +235,15 @@ class ServerVad:
     def in_speech(self) -> bool:
         """Whether a turn is in progress (between speech started and stopped)."""
         return self._in_speech
+
+    @property
+    def silence_ms(self) -> int:
+        """Unvoiced audio since the last voiced frame of the turn in progress (0 outside one)."""
+        return self._silence * FRAME_MS if self._in_speech else 0
+
+    def turn_audio(self) -> bytes:
+        """The audio of the turn in progress so far, prefix padding included (not consumed)."""
+        return self._audio(self._turn_start, self._next_frame) if self._in_speech else b""
 
     def _ms(self, sample: int) -> int:
         return sample * 1000 // self.sample_rate

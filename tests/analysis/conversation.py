@@ -7,9 +7,10 @@ from typing import Any
 
 from rtnb import RealtimeAgent, RealtimeSession, tool
 from rtnb.analysis import SessionObserver, observe
-from rtnb.local.tts import USER_VOICE, synthesize
+from rtnb.local.tts import USER_VOICE
 from rtnb.protocol.audio import bytes_for_ms, chunk
 from rtnb.session.guardrails import GuardrailFunctionOutput, output_guardrail
+from tests.spoken import spoken
 
 CONFIG = {"audio": {"input": {"transcription": {"model": "local"}}}}
 TIMEOUT = 30.0
@@ -61,7 +62,7 @@ async def converse() -> tuple[RealtimeSession, SessionObserver]:
             await answers.get()
 
     async with session:
-        speech = synthesize("What is the weather in Paris?", voice=USER_VOICE)
+        speech = spoken("What is the weather in Paris?", USER_VOICE)
         for piece in chunk(speech + b"\x00" * bytes_for_ms(900), 20):
             session.send_audio(piece)
         await asyncio.wait_for(until_answered("Paris is sunny"), TIMEOUT)

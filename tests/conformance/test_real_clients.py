@@ -14,10 +14,11 @@ from collections.abc import AsyncIterator
 import pytest
 
 from rtnb.local.server import LocalServer, start_local_server
-from rtnb.local.tts import USER_VOICE, synthesize
+from rtnb.local.tts import USER_VOICE
 from rtnb.protocol.audio import bytes_for_ms, chunk, encode_audio
 from tests.samples import WEATHER_TOOL
 from tests.schema import validate_server_event
+from tests.spoken import spoken
 
 QUESTION = "What is the weather in Paris?"
 TIMEOUT = 30.0
@@ -25,7 +26,7 @@ TIMEOUT = 30.0
 
 def spoken_question() -> bytes:
     silence = b"\x00" * bytes_for_ms(300)
-    return silence + synthesize(QUESTION, voice=USER_VOICE) + b"\x00" * bytes_for_ms(900)
+    return silence + spoken(QUESTION, USER_VOICE) + b"\x00" * bytes_for_ms(900)
 
 
 @pytest.fixture

@@ -13,9 +13,11 @@ import pytest
 import websockets
 
 from rtnb import FunctionCallItem, RealtimeAgent, RealtimeSession, tool
-from rtnb.local.stt import Transcriber
-from rtnb.local.tts import USER_VOICE, synthesize
+from rtnb.local.numbers import canonical_words
+from rtnb.local.sphinx import Transcriber
+from rtnb.local.tts import USER_VOICE
 from rtnb.protocol.audio import bytes_for_ms, chunk, duration_ms
+from tests.spoken import spoken
 
 TIMEOUT = 30.0
 CONFIG = {"audio": {"input": {"transcription": {"model": "local"}}}}
@@ -68,7 +70,7 @@ async def test_spoken_question_round_trip_on_default_backend() -> None:
     async with session:
         assert session.backend == "local"
         assert "local" in repr(session)
-        speech = synthesize("What is the weather in Paris?", voice=USER_VOICE)
+        speech = spoken("What is the weather in Paris?", USER_VOICE)
         for piece in chunk(speech + b"\x00" * bytes_for_ms(900), 20):
             session.send_audio(piece)
         await turn.wait()
@@ -78,7 +80,7 @@ async def test_spoken_question_round_trip_on_default_backend() -> None:
     assert calls == ["Paris"]
     user, call, answer = history
     assert user.role == "user"
-    assert user.text == "what is the weather in paris"
+    assert canonical_words(user.text) == canonical_words("What is the weather in Paris?")
     assert isinstance(call, FunctionCallItem)
     assert call.name == "get_weather"
     assert call.output == "The weather in Paris is sunny."
@@ -122,7 +124,7 @@ def test_demo_command_prints_the_conversation(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "backend: local" in result.stdout
-    assert "user       what is the weather in paris" in result.stdout
+    assert "user       what is the weather in paris" in result.stdout.lower()
     assert 'get_weather({"city": "Paris"})' in result.stdout
     assert "assistant  The weather in Paris is sunny and 22 degrees." in result.stdout
     assert "speech end -> first audio" in result.stdout

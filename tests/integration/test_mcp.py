@@ -19,12 +19,14 @@ from rtnb import (
     hosted_mcp_tool,
 )
 from rtnb.local.mcp_demo import DemoMcpServer, McpDemoCall, start_demo_mcp_server
-from rtnb.local.stt import Transcriber
-from rtnb.local.tts import USER_VOICE, synthesize
+from rtnb.local.numbers import canonical_words
+from rtnb.local.sphinx import Transcriber
+from rtnb.local.tts import USER_VOICE
 from rtnb.protocol.audio import bytes_for_ms, chunk, duration_ms
 from tests.local.test_mcp_client import dead_url
 from tests.schema import validate_server_event
 from tests.session.conftest import Recorder
+from tests.spoken import spoken
 
 TIMEOUT = 30.0
 KEY = {"X-Api-Key": "mcp-secret-0042"}
@@ -95,7 +97,7 @@ async def test_a_spoken_question_is_answered_by_the_mcp_server(
         async with session:
             listed = await events.wait_for("mcp_tools_changed", timeout=TIMEOUT)
             assert [t.name for t in listed.tools] == ["get_forecast", "get_population"]
-            speech = synthesize("What is the weather forecast for Oslo?", voice=USER_VOICE)
+            speech = spoken("What is the weather forecast for Oslo?", USER_VOICE)
             padded = b"\x00" * bytes_for_ms(300) + speech + b"\x00" * bytes_for_ms(900)
             for piece in chunk(padded, 20):
                 session.send_audio(piece)
@@ -107,7 +109,7 @@ async def test_a_spoken_question_is_answered_by_the_mcp_server(
     assert completed.call.output == "Tomorrow in Oslo: light rain and 12 degrees."
     assert events.of("error") == []
     user, answer = history  # MCP items are not history entries
-    assert user.text == "what is the weather forecast for oslo"
+    assert canonical_words(user.text) == canonical_words("What is the weather forecast for Oslo?")
     assert answer.text == "Tomorrow in Oslo: light rain and 12 degrees."
     audio = b"".join(e.data for e in events.of("audio"))
     assert duration_ms(audio) > 1000

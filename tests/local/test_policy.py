@@ -30,6 +30,16 @@ UNITS = {
         "required": ["degrees", "unit"],
     },
 }
+CURRENCY = {
+    "type": "function",
+    "name": "convert_currency",
+    "description": "Convert an amount of money to another currency.",
+    "parameters": {
+        "type": "object",
+        "properties": {"amount": {"type": "number"}, "currency": {"type": "string"}},
+        "required": ["amount", "currency"],
+    },
+}
 TRANSFER = {
     "type": "function",
     "name": "transfer_to_billing_agent",
@@ -65,6 +75,24 @@ def test_numbers_enums_and_handoffs() -> None:
     )
     assert reply(user("I have a question about my invoice")) == CallTool(
         "transfer_to_billing_agent", {}
+    )
+
+
+def test_understands_what_whisper_writes() -> None:
+    """Digits, currency symbols, times, capitals and punctuation, as Whisper transcribes."""
+    said = {
+        "Convert $20 to yen.": 20.0,
+        "Convert twenty dollars to yen.": 20.0,
+        "Could you convert 1,500 dollars to yen?": 1500.0,
+        "Convert four hundred and two dollars to yen!": 402.0,
+    }
+    for text, amount in said.items():
+        assert reply(user(text, audio=True), tools=[CURRENCY]) == CallTool(
+            "convert_currency", {"amount": amount, "currency": "Yen"}
+        ), text
+    assert reply(user("Set a timer for 4:30, please.")) == CallTool("set_timer", {"minutes": 4})
+    assert reply(user("What is the weather in New York?", audio=True)) == CallTool(
+        "get_weather", {"city": "New York"}
     )
 
 

@@ -10,11 +10,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from rtnb.local.numbers import canonical_words
 from rtnb.local.policy import PolicyInput, Say
 from rtnb.local.server import LocalServer, start_local_server
-from rtnb.local.tts import USER_VOICE, synthesize
+from rtnb.local.tts import SPHINX_USER_VOICE, USER_VOICE, WHISPER_USER_VOICE
 from rtnb.protocol.audio import bytes_for_ms, decode_audio, duration_ms
 from tests.samples import WEATHER_TOOL
+from tests.spoken import spoken
 from tests.wire import WireClient
 
 WEATHER_SESSION = {
@@ -57,11 +59,25 @@ async def configure(client: WireClient, session: dict) -> dict:
         ("What is the weather like in Tokyo?", "Tokyo"),
     ],
 )
+@pytest.mark.parametrize(
+    ("engine", "voice"), [("whisper", WHISPER_USER_VOICE), ("pocketsphinx", SPHINX_USER_VOICE)]
+)
 async def test_spoken_question_calls_tool_with_spoken_argument(
-    client: WireClient, question: str, city: str
+    engine: str, voice: str, question: str, city: str
 ) -> None:
+    async with await start_local_server(realtime_pacing=False, stt=engine) as server:
+        assert server.engines["stt"].startswith(engine)
+        client = await WireClient.open(server.url + "?model=gpt-realtime")
+        try:
+            await check_spoken_question(client, question, city, voice)
+        finally:
+            await client.close()
+        assert client.invalid == [], "server sent events outside the schema"
+
+
+async def check_spoken_question(client: WireClient, question: str, city: str, voice: str) -> None:
     await configure(client, WEATHER_SESSION)
-    await client.send_audio(silence(300) + synthesize(question, voice=USER_VOICE) + silence(900))
+    await client.send_audio(silence(300) + spoken(question, voice) + silence(900))
 
     started = await client.wait_for("input_audio_buffer.speech_started")
     stopped = await client.wait_for("input_audio_buffer.speech_stopped")
@@ -69,7 +85,7 @@ async def test_spoken_question_calls_tool_with_spoken_argument(
     assert 150 <= started["audio_start_ms"] <= 600
     transcript = await client.wait_for("conversation.item.input_audio_transcription.completed")
     assert transcript["item_id"] == stopped["item_id"]
-    assert transcript["transcript"] == question.lower().rstrip("?")
+    assert canonical_words(transcript["transcript"]) == canonical_words(question)
     call = await client.wait_for("response.function_call_arguments.done")
     assert call["name"] == "get_weather"
     assert json.loads(call["arguments"]) == {"city": city}
@@ -88,8 +104,8 @@ async def test_spoken_question_calls_tool_with_spoken_argument(
     await client.send({"type": "response.create"})
     done = await client.wait_for("response.done", after=after)
     assert done["response"]["status"] == "completed"
-    spoken = await client.wait_for("response.output_audio_transcript.done", after=after)
-    assert spoken["transcript"] == answer
+    said = await client.wait_for("response.output_audio_transcript.done", after=after)
+    assert said["transcript"] == answer
     audio = b"".join(
         decode_audio(e["delta"]) for e in client.of_type("response.output_audio.delta")
     )
@@ -121,7 +137,7 @@ async def test_manual_commit_without_turn_detection(client: WireClient) -> None:
     session["audio"]["input"]["turn_detection"] = None
     updated = await configure(client, session)
     assert updated["session"]["audio"]["input"]["turn_detection"] is None
-    await client.send_audio(synthesize("What is the weather in Paris?", voice=USER_VOICE))
+    await client.send_audio(spoken("What is the weather in Paris?", USER_VOICE))
     assert client.of_type("input_audio_buffer.speech_started") == []
     await client.send({"type": "input_audio_buffer.commit"})
     committed = await client.wait_for("input_audio_buffer.committed")
@@ -147,7 +163,7 @@ async def test_barge_in_cancels_the_response() -> None:
         client = await WireClient.open(server.url)
         await client.send({"type": "response.create"})
         await client.wait_for("response.output_audio.delta")
-        await client.send_audio(synthesize("Stop please", voice=USER_VOICE) + silence(700))
+        await client.send_audio(spoken("Stop please", USER_VOICE) + silence(700))
         await client.wait_for("input_audio_buffer.speech_started")
         done = await client.wait_for("response.done")
         assert done["response"]["status"] == "cancelled"

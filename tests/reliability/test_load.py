@@ -10,8 +10,9 @@ from typing import Any
 
 from rtnb import RealtimeAgent, RealtimeSession, tool
 from rtnb.local.server import start_local_server
-from rtnb.local.tts import USER_VOICE, synthesize
+from rtnb.local.tts import USER_VOICE
 from rtnb.protocol.audio import bytes_for_ms, chunk
+from tests.spoken import spoken
 
 SESSIONS = 20
 CITIES = ["Paris", "London", "Tokyo", "Berlin", "Madrid"]
@@ -89,9 +90,7 @@ def check_complete(trace: Trace) -> None:
 async def test_twenty_concurrent_spoken_sessions() -> None:
     silence = b"\x00" * bytes_for_ms(300)
     speeches = {
-        city: silence
-        + synthesize(f"What is the weather in {city}?", voice=USER_VOICE)
-        + silence * 3
+        city: silence + spoken(f"What is the weather in {city}?", USER_VOICE) + silence * 3
         for city in CITIES
     }
     traces = [Trace(CITIES[i % len(CITIES)]) for i in range(SESSIONS)]

