@@ -7,13 +7,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import Server
 from websockets.http11 import Request
 
+from rtnb.local.chat_policy import ChatPolicy
 from rtnb.local.connection import RealtimeConnection, Send
+from rtnb.local.llm_config import LlmConfig, llm_config
 from rtnb.local.policy import Policy
 from rtnb.transport.base import is_loopback_host
 from rtnb.transport.server import REALTIME_PATH, serve_realtime
@@ -28,6 +32,7 @@ class LocalServer:
     host: str
     port: int
     _server: Server
+    _chat: ChatPolicy | None = None
 
     @property
     def url(self) -> str:
@@ -39,6 +44,8 @@ class LocalServer:
         """Stop accepting connections and close the open ones."""
         self._server.close()
         await self._server.wait_closed()
+        if self._chat is not None:
+            await self._chat.aclose()
 
     async def __aenter__(self) -> LocalServer:
         return self
@@ -59,12 +66,17 @@ async def start_local_server(
     token: str | None = None,
     allowed_origins: list[str] | None = None,
     allow_remote: bool = False,
+    llm: LlmConfig | Mapping[str, Any] | None = None,
 ) -> LocalServer:
     """Serve the Realtime protocol offline at ``ws://host:port/v1/realtime``.
 
     ``port=0`` picks a free port. ``policy`` decides the assistant's replies (default:
     :func:`rtnb.local.policy.default_policy`). ``realtime_pacing=False`` streams audio as fast as
-    it is made (tests). ``token``, when set, must be presented by clients as
+    it is made (tests). ``llm`` (an :class:`~rtnb.local.llm_config.LlmConfig` or a dict with
+    ``base_url``, ``model`` and optionally ``api_key``, ``timeout_s``, ``temperature``) lets an
+    OpenAI-compatible chat model answer instead; without ``policy`` or ``llm`` the
+    ``RTNB_LLM_URL``/``RTNB_LLM_MODEL``/``RTNB_LLM_API_KEY`` environment picks one, if set.
+    ``token``, when set, must be presented by clients as
     ``Authorization: Bearer``. Binding a non-loopback address needs ``allow_remote=True``.
     """
     if not allow_remote and not is_loopback_host(host):
@@ -74,6 +86,10 @@ async def start_local_server(
             "server to other machines"
         )
 
+    config = llm_config(llm) if policy is None or llm is not None else None
+    chat = ChatPolicy(config) if config is not None else None
+    policy = chat or policy
+
     def handler_factory(send: Send, request: Request) -> RealtimeConnection:
         model = parse_qs(urlsplit(request.path).query).get("model", [None])[0]
         return RealtimeConnection(send, model=model, policy=policy, realtime_pacing=realtime_pacing)
@@ -82,4 +98,4 @@ async def start_local_server(
         handler_factory, host, port, token=token, allowed_origins=allowed_origins
     )
     bound_port = next(iter(server.sockets)).getsockname()[1]
-    return LocalServer(host, bound_port, server)
+    return LocalServer(host, bound_port, server, chat)
