@@ -44,6 +44,8 @@ class ChatScript:
     status: int = 200
     """An HTTP error status answers ``{"error": {"message": error_message}}`` instead."""
     error_message: str = "scripted failure"
+    finish_reason: str | None = None
+    """Default: ``"tool_calls"`` after tool calls, else ``"stop"``."""
 
 
 @dataclass
@@ -54,6 +56,8 @@ class ChatRequest:
     authorization: str | None
     deltas_sent: int = 0
     finished: bool = False
+    holding: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set when the answer reached the script's ``hold`` (and waits there)."""
     client_left: asyncio.Event = field(default_factory=asyncio.Event)
     """Set when the client closed the connection before the answer was complete."""
 
@@ -70,6 +74,7 @@ class ScriptedChatServer:
         self.url = ""
         self._server: asyncio.base_events.Server | None = None
         self._connections: set[asyncio.Task[Any]] = set()
+        self._arrived = asyncio.Condition()
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> ScriptedChatServer:
         """Listen on ``host:port`` (a free port by default)."""
@@ -77,6 +82,14 @@ class ScriptedChatServer:
         bound = self._server.sockets[0].getsockname()[1]
         self.url = f"http://{host}:{bound}/v1"
         return self
+
+    async def request(self, index: int, timeout: float = 30.0) -> ChatRequest:
+        """Request number ``index`` (from 0), once it has arrived."""
+        async with self._arrived:
+            await asyncio.wait_for(
+                self._arrived.wait_for(lambda: len(self.requests) > index), timeout
+            )
+        return self.requests[index]
 
     async def close(self) -> None:
         """Stop listening and drop open connections."""
@@ -112,7 +125,10 @@ class ScriptedChatServer:
                 await writer.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        method, path, _ = (await reader.readline()).decode("latin-1").split(" ", 2)
+        words = (await reader.readline()).decode("latin-1").split(" ")
+        if len(words) != 3:
+            return  # the client left without asking anything
+        method, path = words[:2]
         headers: dict[str, str] = {}
         while (line := await reader.readline()) not in (b"\r\n", b"\n", b""):
             name, _, value = line.decode("latin-1").partition(":")
@@ -122,7 +138,9 @@ class ScriptedChatServer:
             await _json_response(writer, 404, {"error": {"message": f"no route {path}"}})
             return
         request = ChatRequest(json.loads(body), headers.get("authorization"))
-        self.requests.append(request)
+        async with self._arrived:
+            self.requests.append(request)
+            self._arrived.notify_all()
         script = self.answer(request.body) if callable(self.answer) else self.answer
         if script.status != 200:
             error = {"message": script.error_message, "type": "scripted", "code": None}
@@ -153,6 +171,7 @@ class ScriptedChatServer:
                 if index == 1 and script.first_token_delay_s > 0:  # chunk 0 only says the role
                     waits.append(asyncio.ensure_future(asyncio.sleep(script.first_token_delay_s)))
                 if script.hold is not None and index == script.hold_after + 1:
+                    request.holding.set()
                     waits.append(asyncio.ensure_future(script.hold.wait()))
                 for wait in waits:
                     await asyncio.wait({wait, left}, return_when=asyncio.FIRST_COMPLETED)
@@ -226,7 +245,8 @@ def _chunks(script: ChatScript, model: str) -> list[dict[str, Any]]:
         for start in range(0, len(arguments), 8):
             piece = {"index": index, "function": {"arguments": arguments[start : start + 8]}}
             chunks.append(chunk({"tool_calls": [piece]}))
-    chunks.append(chunk({}, "tool_calls" if script.tool_calls else "stop"))
+    finish = script.finish_reason or ("tool_calls" if script.tool_calls else "stop")
+    chunks.append(chunk({}, finish))
     return chunks
 
 
