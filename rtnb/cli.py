@@ -19,12 +19,22 @@ async def _serve(args: argparse.Namespace) -> None:
         token=args.token,
         allow_remote=args.allow_remote,
         realtime_pacing=not args.fast,
+        llm=_llm_options(args),
     )
     print(f"rtnb local realtime server at {server.url}  (Ctrl-C to stop)", flush=True)
     try:
         await asyncio.Event().wait()
     finally:
         await server.close()
+
+
+def _llm_options(args: argparse.Namespace) -> dict[str, str] | None:
+    """``--llm-url``/``--llm-model`` as ``llm`` options (``None``: the environment decides)."""
+    if args.llm_url is None and args.llm_model is None:
+        return None
+    if args.llm_url is None or args.llm_model is None:
+        raise ValueError("--llm-url and --llm-model go together")
+    return {"base_url": args.llm_url, "model": args.llm_model}  # the key: RTNB_LLM_API_KEY
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,6 +49,13 @@ def _parser() -> argparse.ArgumentParser:
         "--allow-remote", action="store_true", help="allow binding a non-loopback address"
     )
     serve.add_argument("--fast", action="store_true", help="stream audio faster than real time")
+    serve.add_argument(
+        "--llm-url",
+        default=None,
+        help="answer with this OpenAI-compatible chat server (e.g. http://127.0.0.1:11434/v1); "
+        "key from RTNB_LLM_API_KEY (default: $RTNB_LLM_URL, else the deterministic policy)",
+    )
+    serve.add_argument("--llm-model", default=None, help="the chat model's name (with --llm-url)")
 
     demo = commands.add_parser("demo", help="a spoken conversation with a tool-using agent")
     demo.add_argument(

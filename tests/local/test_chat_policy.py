@@ -11,6 +11,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -334,3 +337,39 @@ async def test_key_stays_out_of_reprs_and_logs(
     assert chat.requests[0].authorization == f"Bearer {SECRET}"
     for text in [*texts, caplog.text, json.dumps(client.events)]:
         assert SECRET not in text
+
+
+async def test_rtnb_serve_speaks_for_the_model_given_on_the_command_line(
+    chat: ScriptedChatServer,
+) -> None:
+    chat.answer = ChatScript(text="Hello from the command line.")
+    env = {**os.environ, "RTNB_LLM_API_KEY": SECRET, "PYTHONUNBUFFERED": "1"}
+    env.pop("RTNB_LLM_URL", None)
+    serve = [sys.executable, "-m", "rtnb.cli", "serve", "--port", "0", "--fast"]
+    process = await asyncio.create_subprocess_exec(
+        *serve,
+        "--llm-url",
+        chat.url,
+        "--llm-model",
+        "cli-model",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    try:
+        assert process.stdout is not None
+        line = (await asyncio.wait_for(process.stdout.readline(), WAIT_S)).decode()
+        url = line.split(" at ")[1].split()[0]
+        client = await WireClient.open(url)
+        after = await ask(client, "Hi", {"output_modalities": ["text"]})
+        response = await done(client, after)
+        await client.close()
+    finally:
+        process.terminate()
+        await process.wait()
+    assert response["output"][0]["content"][0]["text"] == "Hello from the command line."
+    assert chat.requests[0].body["model"] == "cli-model"
+    assert chat.requests[0].authorization == f"Bearer {SECRET}"
+    half = subprocess.run(
+        [*serve, "--llm-url", chat.url], env=env, capture_output=True, text=True, check=False
+    )
+    assert half.returncode == 2 and "--llm-url and --llm-model go together" in half.stderr
