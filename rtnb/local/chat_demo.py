@@ -56,6 +56,10 @@ class ChatRequest:
     authorization: str | None
     deltas_sent: int = 0
     finished: bool = False
+    received_at: float = field(default_factory=time.perf_counter)
+    """``time.perf_counter()`` when the request arrived."""
+    first_token_at: float | None = None
+    """``time.perf_counter()`` when the first delta after the role went out."""
     holding: asyncio.Event = field(default_factory=asyncio.Event)
     """Set when the answer reached the script's ``hold`` (and waits there)."""
     client_left: asyncio.Event = field(default_factory=asyncio.Event)
@@ -184,7 +188,9 @@ class ScriptedChatServer:
                     return
                 _write_chunk(writer, f"data: {json.dumps(chunk)}\n\n".encode())
                 await writer.drain()
-                request.deltas_sent = max(0, index)
+                request.deltas_sent = index
+                if index == 1:
+                    request.first_token_at = time.perf_counter()
             _write_chunk(writer, b"data: [DONE]\n\n")
             writer.write(b"0\r\n\r\n")
             await writer.drain()

@@ -117,7 +117,7 @@ class ChatReply:
         queue: asyncio.Queue[Any] = asyncio.Queue()
         reader = asyncio.ensure_future(_read(self._policy.stream(turn, self._run.session), queue))
         try:
-            while (delta := await self._run.race(queue.get())) is not _END:
+            while (delta := await self._next(queue)) is not _END:
                 if isinstance(delta, LlmError):
                     raise delta
                 await self._on_delta(delta, turn)
@@ -137,6 +137,13 @@ class ChatReply:
                 await reader
         if self._finish_reason == "length":
             raise ResponseEnded("incomplete", {"type": "incomplete", "reason": "max_output_tokens"})
+
+    async def _next(self, queue: asyncio.Queue[Any]) -> Any:
+        """The next delta; deltas already queued skip the wait (and its two tasks)."""
+        if queue.empty():
+            return await self._run.race(queue.get())
+        self._run.check()
+        return queue.get_nowait()
 
     async def _on_delta(self, delta: ChatDelta, turn: PolicyInput) -> None:
         if isinstance(delta, TextDelta):
