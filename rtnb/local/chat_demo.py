@@ -210,9 +210,9 @@ async def start_scripted_chat_server(
 
 
 def echo_answer(body: dict[str, Any]) -> ChatScript:
-    """A stand-in model: it calls the first offered tool whose name's words the user said (with
-    the rest of the sentence after its last "in"/"for" as the first parameter), says a tool's
-    result once it arrives, and otherwise repeats the user's words."""
+    """A stand-in model: it calls the first offered tool whose name's words (but "get", "set",
+    "to") the user all said, with the words after the last "in"/"for" as its first parameter;
+    says a tool's result once it arrives; otherwise repeats the user's words."""
     messages = body.get("messages") or [{}]
     last = messages[-1]
     if last.get("role") == "tool":
@@ -221,7 +221,8 @@ def echo_answer(body: dict[str, Any]) -> ChatScript:
     words = set(re.findall(r"[a-z]+", said.lower()))
     for tool in body.get("tools") or []:
         function = tool.get("function") or {}
-        if set(str(function.get("name", "")).lower().split("_")) <= words:
+        named = set(str(function.get("name", "")).lower().split("_")) - {"get", "set", "to"}
+        if named and named <= words:
             parameters = list((function.get("parameters") or {}).get("properties") or {})
             value = re.split(r"\b(?:in|for)\b", said)[-1].strip(" ?.!")
             arguments = {parameters[0]: value} if parameters else {}
