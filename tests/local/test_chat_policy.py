@@ -20,6 +20,9 @@ from typing import Any
 import pytest
 
 from rtnb.local.chat_demo import ChatScript, ScriptedChatServer, start_scripted_chat_server
+from rtnb.local.chat_policy import ChatPolicy
+from rtnb.local.llm_config import LlmConfig
+from rtnb.local.policy import CallTool, PolicyInput, Say
 from rtnb.local.server import LocalServer, start_local_server
 from rtnb.local.tts import synthesize
 from rtnb.protocol.audio import bytes_for_ms, decode_audio
@@ -373,3 +376,17 @@ async def test_rtnb_serve_speaks_for_the_model_given_on_the_command_line(
         [*serve, "--llm-url", chat.url], env=env, capture_output=True, text=True, check=False
     )
     assert half.returncode == 2 and "--llm-url and --llm-model go together" in half.stderr
+
+
+async def test_called_as_a_plain_policy_it_returns_the_whole_reply(
+    chat: ScriptedChatServer,
+) -> None:
+    policy = ChatPolicy(LlmConfig(chat.url, "scripted"))
+    user = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]}
+    turn = PolicyInput([user], "Be brief.", [WEATHER_TOOL])
+    chat.answer = ChatScript(text="Hello there. Nice day.")
+    assert await policy(turn) == Say("Hello there. Nice day.")
+    chat.answer = ChatScript(tool_calls=[("get_weather", '{"city": "Rome"}')])
+    assert await policy(turn) == CallTool("get_weather", {"city": "Rome"})
+    assert chat.requests[-1].authorization == "Bearer no-key"
+    await policy.aclose()
