@@ -20,7 +20,6 @@ spoken:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 import time
 from collections.abc import AsyncIterator
@@ -133,8 +132,7 @@ class ChatReply:
             raise ResponseEnded("failed", {"type": "failed", "error": error}) from None
         finally:
             reader.cancel()  # closes the HTTP stream if it is still open
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
+            await asyncio.gather(reader, return_exceptions=True)
         if self._finish_reason == "length":
             raise ResponseEnded("incomplete", {"type": "incomplete", "reason": "max_output_tokens"})
 

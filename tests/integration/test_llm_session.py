@@ -215,3 +215,31 @@ async def test_guardrail_cuts_the_stream_and_the_model_is_told(scripted: Model) 
     notice = scripted.chat.requests[1].body["messages"][-1]
     assert notice["role"] == "system" and "no_banana" in notice["content"]
     assert not scripted.chat.requests[0].finished
+
+
+async def test_hosted_mcp_tool_called_by_the_model(scripted: Model) -> None:
+    from rtnb import hosted_mcp_tool
+    from rtnb.local.mcp_demo import McpDemoCall, start_demo_mcp_server
+
+    mcp_server = start_demo_mcp_server()
+    try:
+        weather = hosted_mcp_tool(
+            server_label="weather", server_url=mcp_server.url, require_approval="never"
+        )
+        agent = RealtimeAgent(name="Forecaster", instructions="Forecasts.", tools=[weather])
+        session = session_on(agent, scripted)
+        seen = Recorder(session, "mcp_tools_changed", "mcp_tool_call_completed", "agent_end")
+        async with session:
+            await upto(seen, "mcp_tools_changed", 1)
+            session.send_message("What is the forecast for Oslo?")
+            [call] = await upto(seen, "mcp_tool_call_completed", 1)
+            ends = await upto(seen, "agent_end", 2)
+            answer = session.history[-1].text
+    finally:
+        mcp_server.stop()
+    assert mcp_server.calls == [McpDemoCall("get_forecast", {"city": "Oslo"})]
+    assert [e.status for e in ends] == ["completed", "completed"]
+    assert answer == call.call.output
+    assert scripted.chat is not None
+    offered = [t["function"]["name"] for t in scripted.chat.requests[0].body["tools"]]
+    assert "get_forecast" in offered
