@@ -130,6 +130,9 @@ class ChatReply:
             error = {"type": "server_error", "code": exc.code, "message": exc.message}
             await self._responder._event("error", error={**error, "param": None, "event_id": None})
             raise ResponseEnded("failed", {"type": "failed", "error": error}) from None
+        except Exception:  # e.g. TTS: the responder fails the response; close the items first
+            await self._abandon()
+            raise
         finally:
             reader.cancel()  # closes the HTTP stream if it is still open
             await asyncio.gather(reader, return_exceptions=True)
