@@ -123,14 +123,15 @@ async def test_interrupting_an_answer_closes_the_model_stream(model: Model) -> N
         story = "Once upon a time there was a fox. It lived in a wood. " * 4
         model.chat.answer = ChatScript(text=story, hold=never, hold_after=12)
     session = session_on(RealtimeAgent(name="Teller", instructions="Tell long stories."), model)
-    seen = Recorder(session, "audio", "agent_end", "audio_interrupted")
+    seen = Recorder(session, "audio", "agent_end", "audio_interrupted", "error")
     async with session:
         session.send_message("Tell me a very long story about a fox, in ten sentences.")
         await upto(seen, "audio", 1)
         session.interrupt()
         [end] = await upto(seen, "agent_end", 1)
         assert end.status == "cancelled"
-        assert len(seen.events["audio_interrupted"]) == 1
+        [interrupted] = seen.events["audio_interrupted"]
+        end_item = interrupted.item_id
         if model.chat is not None:
             await asyncio.wait_for(model.chat.requests[0].client_left.wait(), TIMEOUT)
             assert not model.chat.requests[0].finished
@@ -138,6 +139,9 @@ async def test_interrupting_an_answer_closes_the_model_stream(model: Model) -> N
         session.send_message("Stop. Just say okay.")
         ends = await upto(seen, "agent_end", 2)
         assert ends[-1].status == "completed"
+        cut = next(i for i in session.history if i.item_id == end_item)
+    assert seen.events["error"] == []  # the truncation was accepted: audio was counted
+    assert cut.status == "incomplete"
 
 
 async def test_handoff_to_another_agent_and_its_tool(scripted: Model) -> None:
