@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bench.common import RESULTS_DIR, Row, machine
 
-BENCHMARKS = ("events", "history", "audio", "latency", "memory", "widgets", "speech")
+BENCHMARKS = ("events", "history", "audio", "latency", "memory", "widgets", "llm", "speech")
 
 
 def _fmt(value: float | None) -> str:

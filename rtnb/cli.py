@@ -19,12 +19,27 @@ async def _serve(args: argparse.Namespace) -> None:
         token=args.token,
         allow_remote=args.allow_remote,
         realtime_pacing=not args.fast,
+        llm=_llm_options(args),
+        stt=args.stt,
+        stt_model=args.stt_model,
+        vad=args.vad,
     )
+    engines = ", ".join(f"{part} {name}" for part, name in server.engines.items())
     print(f"rtnb local realtime server at {server.url}  (Ctrl-C to stop)", flush=True)
+    print(f"engines: {engines}", flush=True)
     try:
         await asyncio.Event().wait()
     finally:
         await server.close()
+
+
+def _llm_options(args: argparse.Namespace) -> dict[str, str] | None:
+    """``--llm-url``/``--llm-model`` as ``llm`` options (``None``: the environment decides)."""
+    if args.llm_url is None and args.llm_model is None:
+        return None
+    if args.llm_url is None or args.llm_model is None:
+        raise ValueError("--llm-url and --llm-model go together")
+    return {"base_url": args.llm_url, "model": args.llm_model}  # the key: RTNB_LLM_API_KEY
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,6 +54,31 @@ def _parser() -> argparse.ArgumentParser:
         "--allow-remote", action="store_true", help="allow binding a non-loopback address"
     )
     serve.add_argument("--fast", action="store_true", help="stream audio faster than real time")
+    serve.add_argument(
+        "--llm-url",
+        default=None,
+        help="answer with this OpenAI-compatible chat server (e.g. http://127.0.0.1:11434/v1); "
+        "key from RTNB_LLM_API_KEY (default: $RTNB_LLM_URL, else the deterministic policy)",
+    )
+    serve.add_argument("--llm-model", default=None, help="the chat model's name (with --llm-url)")
+    serve.add_argument(
+        "--stt",
+        choices=("whisper", "pocketsphinx"),
+        default=None,
+        help="speech-to-text engine (default: whisper when the speech extra is installed)",
+    )
+    serve.add_argument(
+        "--stt-model",
+        default=None,
+        help="Whisper model name or directory (default: the bundled tiny.en; a name such as "
+        "base.en downloads where the network allows)",
+    )
+    serve.add_argument(
+        "--vad",
+        choices=("auto", "silero", "webrtc"),
+        default="auto",
+        help="voice activity detector (default: silero when installed, else webrtc)",
+    )
 
     demo = commands.add_parser("demo", help="a spoken conversation with a tool-using agent")
     demo.add_argument(

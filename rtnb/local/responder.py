@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from rtnb.local.chat_policy import ChatPolicy
 from rtnb.local.conversation import Conversation, Item
 from rtnb.local.mcp_responder import McpResponding, mcp_label
 from rtnb.local.mcp_tools import McpServers
@@ -41,6 +42,15 @@ class ResponseCancelled(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class ResponseEnded(Exception):
+    """Raised inside a response to end it early as ``failed`` or ``incomplete``."""
+
+    def __init__(self, status: str, details: dict[str, Any]) -> None:
+        super().__init__(status)
+        self.status = status
+        self.details = details
 
 
 @dataclass
@@ -71,6 +81,19 @@ class ResponseRun:
             with contextlib.suppress(asyncio.TimeoutError):  # the builtin only from 3.11
                 await asyncio.wait_for(self._cancel.wait(), seconds)
         self.check()
+
+    async def race(self, awaitable: Awaitable[Any]) -> Any:
+        """Await ``awaitable``, unless the response is cancelled first (then raise)."""
+        task = asyncio.ensure_future(awaitable)
+        cancelled = asyncio.ensure_future(self._cancel.wait())
+        try:
+            await asyncio.wait({task, cancelled}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            cancelled.cancel()
+            if not task.done():
+                task.cancel()
+        self.check()
+        return task.result()
 
 
 def response_object(run: ResponseRun, status: str, details: dict[str, Any] | None = None) -> Event:
@@ -125,7 +148,9 @@ class Responder(McpResponding):
         )
         try:
             turn = await self._mcp_turn(run, turn)
-            if not await self._mcp_run_approved(run, turn):
+            if isinstance(self._policy, ChatPolicy):
+                await self._chat(run, turn)
+            elif not await self._mcp_run_approved(run, turn):
                 reply = await self._ask(run, turn)
                 label = mcp_label(reply, turn.tools) if isinstance(reply, CallTool) else None
                 if isinstance(reply, Say):
@@ -137,11 +162,20 @@ class Responder(McpResponding):
         except ResponseCancelled as cancelled:
             details = {"type": "cancelled", "reason": cancelled.reason}
             await self._done(run, "cancelled", details)
+        except ResponseEnded as ended:
+            await self._done(run, ended.status, ended.details)
         except Exception as exc:  # a policy or TTS failure ends the response, not the connection
             error = {"type": "server_error", "code": "policy_error", "message": str(exc)}
             await self._done(run, "failed", {"type": "failed", "error": error})
         else:
             await self._done(run, "completed", None)
+
+    async def _chat(self, run: ResponseRun, turn: PolicyInput) -> None:
+        """Stream the answer of a chat model (an approved MCP call runs first, as above)."""
+        from rtnb.local.chat_responder import ChatReply  # it builds on this module
+
+        if not await self._mcp_run_approved(run, turn):
+            await ChatReply(self, self._policy, run).stream(turn)
 
     async def _ask(self, run: ResponseRun, turn: PolicyInput) -> Reply:
         result = self._policy(turn)

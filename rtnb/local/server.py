@@ -8,13 +8,17 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import Server
 from websockets.http11 import Request
 
+from rtnb.local.chat_policy import ChatPolicy
 from rtnb.local.connection import RealtimeConnection, Send
+from rtnb.local.llm_config import LlmConfig, llm_config
 from rtnb.local.policy import Policy
 from rtnb.local.stt import SttChoice, check_stt, load_stt
 from rtnb.local.vad import ServerVad
@@ -31,6 +35,7 @@ class LocalServer:
     host: str
     port: int
     _server: Server
+    _chat: ChatPolicy | None = None
     engines: dict[str, str] = field(default_factory=dict)
     """The speech engines each connection runs: ``{"stt": ..., "vad": ...}``."""
 
@@ -44,6 +49,8 @@ class LocalServer:
         """Stop accepting connections and close the open ones."""
         self._server.close()
         await self._server.wait_closed()
+        if self._chat is not None:
+            await self._chat.aclose()
 
     async def __aenter__(self) -> LocalServer:
         return self
@@ -64,6 +71,7 @@ async def start_local_server(
     token: str | None = None,
     allowed_origins: list[str] | None = None,
     allow_remote: bool = False,
+    llm: LlmConfig | Mapping[str, Any] | None = None,
     stt: SttChoice = None,
     stt_model: str | None = None,
     vad: str = "auto",
@@ -72,7 +80,11 @@ async def start_local_server(
 
     ``port=0`` picks a free port. ``policy`` decides the assistant's replies (default:
     :func:`rtnb.local.policy.default_policy`). ``realtime_pacing=False`` streams audio as fast as
-    it is made (tests). ``token``, when set, must be presented by clients as
+    it is made (tests). ``llm`` (an :class:`~rtnb.local.llm_config.LlmConfig` or a dict with
+    ``base_url``, ``model`` and optionally ``api_key``, ``timeout_s``, ``temperature``) lets an
+    OpenAI-compatible chat model answer instead; without ``policy`` or ``llm`` the
+    ``RTNB_LLM_URL``/``RTNB_LLM_MODEL``/``RTNB_LLM_API_KEY`` environment picks one, if set.
+    ``token``, when set, must be presented by clients as
     ``Authorization: Bearer``. Binding a non-loopback address needs ``allow_remote=True``.
 
     ``stt`` chooses the speech-to-text engine (``"whisper"``, ``"pocketsphinx"``, a function
@@ -94,6 +106,12 @@ async def start_local_server(
     vad_engine = ServerVad(engine=vad).engine  # raises on an unknown name
     stt_engine = await asyncio.to_thread(load_stt, stt, stt_model)  # loads Whisper once, here
     engines = {"stt": _stt_label(stt_engine), "vad": vad_engine}
+    config = llm_config(llm) if policy is None or llm is not None else None
+    chat = ChatPolicy(config) if config is not None else None
+    engines["policy"] = (
+        f"chat ({config.model})" if config else "custom" if policy else "deterministic"
+    )
+    policy = chat or policy
 
     def handler_factory(send: Send, request: Request) -> RealtimeConnection:
         model = parse_qs(urlsplit(request.path).query).get("model", [None])[0]
@@ -110,7 +128,7 @@ async def start_local_server(
         handler_factory, host, port, token=token, allowed_origins=allowed_origins
     )
     bound_port = next(iter(server.sockets)).getsockname()[1]
-    return LocalServer(host, bound_port, server, engines)
+    return LocalServer(host, bound_port, server, chat, engines)
 
 
 def _stt_label(engine: object) -> str:

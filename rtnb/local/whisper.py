@@ -48,8 +48,8 @@ _PAD_S = 1.0  # silence after the utterance: the fitted window's end, where Whis
 _MAX_FITTED_S = 28.0  # longer audio goes through faster-whisper's own 30 s windows
 _TOKENS_PER_S = 6  # fast speech is ~4 tokens/s; the bound stops runaway repetition early
 _SILENCE_PEAK = 300  # int16 peak below which the audio holds no speech (about -40 dBFS)
-_NO_SPEECH = 0.6
-_NO_REPEAT_NGRAM = 3  # a loop repeats its words; a question hardly ever repeats three of them  # Whisper's own no-speech probability threshold
+_NO_SPEECH = 0.6  # Whisper's own no-speech probability threshold
+_NO_REPEAT_NGRAM = 3  # a loop repeats its words; a question hardly ever repeats three of them
 _PROMPT_CHARS = 600  # the prompt keeps the end of long instructions (Whisper takes ~220 tokens)
 
 
