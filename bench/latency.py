@@ -1,7 +1,8 @@
 """4. Local server latency and the real-time factors of its speech components.
 
-An rtnb session talks to the embedded server over a loopback WebSocket. The user's question is
-spoken by the local TTS (``USER_VOICE``) and streamed like a microphone: one 20 ms chunk each
+An rtnb session talks to the embedded server over a loopback WebSocket, once per speech-to-text
+engine available (Whisper with the ``speech`` extra, pocketsphinx), side by side. The user's
+question is spoken by the local TTS in the voice that engine hears best and streamed like a microphone: one 20 ms chunk each
 20 ms of wall-clock time, sent when the chunk has been "captured"; silence chunks follow at the
 same pace until the answer is complete. **Speech end** is the wall-clock moment the last speech
 sample was captured (= sent). A wrapper around the session's ``WebSocketTransport`` stamps, as
@@ -21,6 +22,7 @@ duration for ``Transcriber.transcribe`` (with the session's vocabulary) and ``sy
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from typing import Any
 
@@ -94,7 +96,7 @@ async def _turn(session: Any, timing: TimingTransport, speech: bytes) -> dict[st
 
 
 async def _session_turns(
-    silence_ms: int, speeches: dict[str, bytes], turns: int
+    silence_ms: int, speeches: dict[str, bytes], turns: int, stt: str
 ) -> dict[str, list[dict[str, float]]]:
     from rtnb import RealtimeSession
     from rtnb.local.server import start_local_server
@@ -109,7 +111,7 @@ async def _session_turns(
         }
     }
     results: dict[str, list[dict[str, float]]] = {name: [] for name in speeches}
-    async with await start_local_server(realtime_pacing=False) as server:
+    async with await start_local_server(realtime_pacing=False, stt=stt) as server:
         timing = TimingTransport(
             WebSocketTransport(f"{server.url}?model=rtnb-local", backend="local")
         )
@@ -165,16 +167,18 @@ def _rtf_rows(quick: bool) -> list[Row]:
 
 
 def run(quick: bool = False) -> list[Row]:
-    from rtnb.local.tts import USER_VOICE, synthesize
+    from rtnb.local.stt import stt_engines_available
+    from rtnb.local.tts import SPHINX_USER_VOICE, WHISPER_USER_VOICE, synthesize
 
-    speeches = {name: synthesize(q, voice=USER_VOICE) for name, (q, _) in QUESTIONS.items()}
+    voices = {"whisper": WHISPER_USER_VOICE, "pocketsphinx": SPHINX_USER_VOICE}
     settings = (500,) if quick else (500, 200)
     turns = 2 if quick else 5
     rows: list[Row] = []
-    for silence_ms in settings:
-        results = asyncio.run(_session_turns(silence_ms, speeches, turns))
+    for stt, silence_ms in itertools.product(stt_engines_available(), settings):
+        speeches = {name: synthesize(q, voice=voices[stt]) for name, (q, _) in QUESTIONS.items()}
+        results = asyncio.run(_session_turns(silence_ms, speeches, turns, stt))
         for name, measured in results.items():
-            label = f"{name} question, silence_duration_ms={silence_ms}"
+            label = f"{stt}, {name} question, silence {silence_ms} ms"
 
             def values(mark: str, base: str | None = None, m: list = measured) -> list[float]:
                 return [
@@ -207,6 +211,18 @@ def run(quick: bool = False) -> list[Row]:
                     "< 300" if target else "",
                     check(median(from_vad), "<", 300) if target else None,
                     runs=from_vad,
+                )
+            )
+            transcript = values("transcript", "speech_stopped")
+            rows.append(
+                Row(
+                    BENCH,
+                    f"VAD speech_stopped -> transcript ({label})",
+                    median(transcript),
+                    "ms",
+                    "<= 300",
+                    check(median(transcript), "<=", 300),
+                    runs=transcript,
                 )
             )
             for mark, text in (

