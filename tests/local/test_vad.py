@@ -5,6 +5,7 @@ The turn logic is common to the frame detectors, so most tests run for each inst
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import numpy as np
@@ -384,3 +385,32 @@ def test_much_faster_than_real_time(speech: np.ndarray) -> None:
     elapsed = time.perf_counter() - began
     assert len(events) == 20
     assert duration_ms(audio) / 1000 / elapsed > 50  # measured ~1000x on 2 cores
+
+
+def test_silence_ms_and_turn_audio_follow_the_turn(
+    engine: str, speech: np.ndarray, speech2: np.ndarray
+) -> None:
+    audio = pcm(silence(800), speech, silence(300), speech2, silence(1000))
+    vad = ServerVad(engine=engine)
+    assert vad.silence_ms == 0 and vad.turn_audio() == b""
+    longest_pause, snapshots, stopped = 0, [], None
+    for part in chunk(audio, 20):
+        for event in vad.feed(part):
+            if isinstance(event, SpeechStopped):
+                stopped = event
+        if vad.in_speech:
+            assert vad.silence_ms % vad.frame_ms == 0
+            longest_pause = max(longest_pause, vad.silence_ms)
+            snapshot = vad.turn_audio()
+            assert vad.turn_audio() == snapshot  # reading does not consume
+            snapshots.append(snapshot)
+        else:
+            assert vad.silence_ms == 0 and vad.turn_audio() == b""
+    assert isinstance(stopped, SpeechStopped)
+    # The 300 ms pause between the sentences showed, and the closing silence reached 500 ms.
+    assert 200 <= longest_pause < 500
+    assert snapshots and snapshots[-1] != snapshots[0]
+    # Every snapshot is the start of the turn the VAD handed over at the end; the audio grows
+    # with the stream (whole samples fed so far).
+    assert all(stopped.audio.startswith(s) for s in snapshots)
+    assert all(len(a) < len(b) for a, b in itertools.pairwise(snapshots))
