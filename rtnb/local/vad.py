@@ -198,6 +198,11 @@ class ServerVad:
     The idle timer (when ``idle_timeout_ms`` is set) is armed when a turn ends (speech stopped or
     :meth:`flush`) and by :meth:`arm_idle_timer`; it fires once, then waits to be armed again.
     Speech starting disarms it.
+
+    ``engine`` picks the frame detector (see :func:`make_detector`): ``"auto"`` is Silero when
+    onnxruntime and the model are installed, else webrtc; :attr:`engine` says which one runs.
+    An unknown name raises :class:`ValueError`; an explicit ``"silero"`` that cannot load raises
+    :class:`~rtnb.local.silero.SileroModelError`; ``sample_rate`` must give whole frames.
     """
 
     def __init__(
