@@ -2,11 +2,11 @@
 
 An rtnb session talks to the embedded server over a loopback WebSocket, once per speech-to-text
 engine available (Whisper with the ``speech`` extra, pocketsphinx), side by side. The user's
-question is spoken by the local TTS in the voice that engine hears best and streamed like a microphone: one 20 ms chunk each
-20 ms of wall-clock time, sent when the chunk has been "captured"; silence chunks follow at the
-same pace until the answer is complete. **Speech end** is the wall-clock moment the last speech
-sample was captured (= sent). A wrapper around the session's ``WebSocketTransport`` stamps, as
-each server event is decoded:
+question is spoken by the local TTS in the voice that engine hears best and streamed like a
+microphone: one 20 ms chunk each 20 ms of wall-clock time, sent when the chunk has been "captured";
+silence chunks follow at the same pace until the answer is complete. **Speech end** is the wall-
+clock moment the last speech sample was captured (= sent). A wrapper around the session's
+``WebSocketTransport`` stamps, as each server event is decoded:
 
 * ``input_audio_buffer.speech_stopped`` (server VAD: needs ``silence_duration_ms`` of silence),
 * ``conversation.item.input_audio_transcription.completed``,
@@ -14,10 +14,9 @@ each server event is decoded:
 * the last ``response.done`` (the answer's, after any tool call round trip).
 
 Rows are medians over the measured turns (one warm-up turn per session is dropped). The server
-streams audio unpaced (``realtime_pacing=False``), so "response done" is when the whole answer
-was generated, not when it would have finished playing. Real-time factors: wall time / audio
-duration for ``Transcriber.transcribe`` (with the session's vocabulary) and ``synthesize``.
-"""
+streams audio unpaced (``realtime_pacing=False``), so "response done" is when the whole answer was
+generated, not when it would have finished playing. Real-time factors: wall time / audio duration
+for ``Transcriber.transcribe`` (with the session's vocabulary) and ``synthesize``."""
 
 from __future__ import annotations
 

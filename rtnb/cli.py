@@ -23,6 +23,7 @@ async def _serve(args: argparse.Namespace) -> None:
         stt=args.stt,
         stt_model=args.stt_model,
         vad=args.vad,
+        tts=args.tts,
     )
     engines = ", ".join(f"{part} {name}" for part, name in server.engines.items())
     print(f"rtnb local realtime server at {server.url}  (Ctrl-C to stop)", flush=True)
@@ -78,6 +79,12 @@ def _parser() -> argparse.ArgumentParser:
         choices=("auto", "silero", "webrtc"),
         default="auto",
         help="voice activity detector (default: silero when installed, else webrtc)",
+    )
+    serve.add_argument(
+        "--tts",
+        choices=("auto", "piper", "espeak"),
+        default="auto",
+        help="the assistant's voice (default: piper when installed, else espeak-ng)",
     )
 
     demo = commands.add_parser("demo", help="a spoken conversation with a tool-using agent")

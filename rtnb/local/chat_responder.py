@@ -58,9 +58,9 @@ _END = object()
 _SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
 
 
-def speak(sentence: str, voice: str, speed: float) -> bytes:
+def speak(sentence: str, voice: str, speed: float, engine: str = "auto") -> bytes:
     """One sentence as 24 kHz PCM16: the only place this module makes speech."""
-    return synthesize(sentence, voice=voice, speed=speed)
+    return synthesize(sentence, voice=voice, speed=speed, engine=engine)
 
 
 def take_sentences(text: str) -> tuple[list[str], str]:
@@ -203,7 +203,9 @@ class ChatReply:
         """Speak one sentence: its audio in paced chunks, each with its share of the words."""
         output = self._run.session["audio"]["output"]
         pcm = await self._run.race(
-            asyncio.to_thread(speak, sentence, output["voice"], output["speed"])
+            asyncio.to_thread(
+                speak, sentence, output["voice"], output["speed"], self._responder.tts_engine
+            )
         )
         pieces = chunk(pcm, AUDIO_CHUNK_MS) or [b""]
         words = transcript_pieces(sentence, len(pieces))

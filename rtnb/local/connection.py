@@ -55,6 +55,7 @@ class RealtimeConnection:
         realtime_pacing: bool = True,
         stt: SpeechToText | None = None,
         vad_engine: str = "auto",
+        tts_engine: str = "auto",
     ) -> None:
         self._send = send
         self.session: Session = default_session(model)
@@ -67,6 +68,7 @@ class RealtimeConnection:
             policy or default_policy,
             realtime_pacing=realtime_pacing,
             mcp=self.mcp,
+            tts_engine=tts_engine,
         )
         if stt is None:
             from rtnb.local.stt import load_stt

@@ -128,8 +128,10 @@ class Responder(McpResponding):
         *,
         realtime_pacing: bool = True,
         mcp: McpServers | None = None,
+        tts_engine: str = "auto",
     ) -> None:
         self._send = send
+        self.tts_engine = tts_engine
         self._mcp = mcp
         self._conversation = conversation
         self._policy = policy
@@ -287,7 +289,9 @@ class Responder(McpResponding):
         item_id = ids["item_id"]
         self.audio_ms[item_id] = 0.0
         started = time.monotonic()
-        sentences = synthesize_sentences(text, voice=output["voice"], speed=output["speed"])
+        sentences = synthesize_sentences(
+            text, voice=output["voice"], speed=output["speed"], engine=self.tts_engine
+        )
         while True:
             spoken = await asyncio.to_thread(next, sentences, None)
             run.check()

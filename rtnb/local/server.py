@@ -21,6 +21,7 @@ from rtnb.local.connection import RealtimeConnection, Send
 from rtnb.local.llm_config import LlmConfig, llm_config
 from rtnb.local.policy import Policy
 from rtnb.local.stt import SttChoice, check_stt, load_stt
+from rtnb.local.tts import default_tts_engine, synthesize
 from rtnb.local.vad import ServerVad
 from rtnb.transport.base import is_loopback_host
 from rtnb.transport.server import REALTIME_PATH, serve_realtime
@@ -75,6 +76,7 @@ async def start_local_server(
     stt: SttChoice = None,
     stt_model: str | None = None,
     vad: str = "auto",
+    tts: str = "auto",
 ) -> LocalServer:
     """Serve the Realtime protocol offline at ``ws://host:port/v1/realtime``.
 
@@ -90,7 +92,8 @@ async def start_local_server(
     ``stt`` chooses the speech-to-text engine (``"whisper"``, ``"pocketsphinx"``, a function
     ``(pcm16, sample_rate, prompt) -> str``; default: Whisper when the ``speech`` extra is
     installed), ``stt_model`` a Whisper model name or directory (default: the bundled tiny.en),
-    ``vad`` the voice activity detector (``"auto"``, ``"silero"``, ``"webrtc"``). Bad options
+    ``vad`` the voice activity detector (``"auto"``, ``"silero"``, ``"webrtc"``) and ``tts``
+    the assistant's voice (``"auto"``: piper when installed, ``"piper"``, ``"espeak"``). Bad options
     raise :class:`~rtnb.local.stt.SpeechEngineError` (or ``ValueError``) before anything is
     served; a model file that fails its hash check raises
     :class:`~rtnb.local.whisper.ModelFileError`.
@@ -105,7 +108,8 @@ async def start_local_server(
     check_stt(stt)
     vad_engine = ServerVad(engine=vad).engine  # raises on an unknown name
     stt_engine = await asyncio.to_thread(load_stt, stt, stt_model)  # loads Whisper once, here
-    engines = {"stt": _stt_label(stt_engine), "vad": vad_engine}
+    tts_engine = await asyncio.to_thread(_ready_tts, tts)
+    engines = {"stt": _stt_label(stt_engine), "vad": vad_engine, "tts": tts_engine}
     config = llm_config(llm) if policy is None or llm is not None else None
     chat = ChatPolicy(config) if config is not None else None
     engines["policy"] = (
@@ -122,6 +126,7 @@ async def start_local_server(
             realtime_pacing=realtime_pacing,
             stt=load_stt(stt, stt_model),
             vad_engine=vad_engine,
+            tts_engine=tts_engine,
         )
 
     server = await serve_realtime(
@@ -129,6 +134,15 @@ async def start_local_server(
     )
     bound_port = next(iter(server.sockets)).getsockname()[1]
     return LocalServer(host, bound_port, server, chat, engines)
+
+
+def _ready_tts(engine: str) -> str:
+    """Check the ``tts`` option and load the neural voice once, here, not on the first answer."""
+    name = engine
+    synthesize("Ready.", engine=engine)  # raises for an unknown or missing engine
+    if engine == "auto":
+        name = default_tts_engine()
+    return name
 
 
 def _stt_label(engine: object) -> str:

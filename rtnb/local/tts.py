@@ -1,8 +1,14 @@
-"""Offline text-to-speech with espeak-ng, loaded through ctypes.
+"""Offline text-to-speech: piper (neural, optional) or espeak-ng (core install), chosen by name.
 
-espeak-ng keeps its state (current voice, parameters, synth callback) in process globals, so every
-call goes through one module lock and the library is initialised lazily, once. Audio comes out
-at espeak's native 22 050 Hz and is resampled to the 24 kHz PCM16 of the Realtime API.
+``engine="auto"`` speaks the ten Realtime voice names (:data:`VOICES`) with piper when piper-tts
+and a voice package are installed (see :mod:`rtnb.local.piper_voice`), else with espeak-ng. An
+espeak-ng voice name such as ``"en-us+f5"`` (:data:`USER_VOICE`, the simulated user's side of
+demos and tests) always goes to espeak-ng.
+
+espeak-ng is loaded through ctypes. It keeps its state (current voice, parameters, synth callback)
+in process globals, so every call goes through one module lock and the library is initialised
+lazily, once. Audio comes out at espeak's native 22 050 Hz and is resampled to the 24 kHz PCM16
+of the Realtime API.
 """
 
 from __future__ import annotations
@@ -15,18 +21,25 @@ from collections.abc import Iterator
 import espeakng_loader
 import numpy as np
 
+from rtnb.local import piper_voice
 from rtnb.local.whisper import whisper_available
 from rtnb.protocol.audio import SAMPLE_RATE, resample, to_bytes, to_int16
 
 __all__ = [
     "SPHINX_USER_VOICE",
+    "TTS_ENGINES",
     "USER_VOICE",
     "VOICES",
     "WHISPER_USER_VOICE",
+    "default_tts_engine",
     "split_sentences",
     "synthesize",
     "synthesize_sentences",
+    "tts_engines_available",
 ]
+
+TTS_ENGINES = ("piper", "espeak")
+"""Text-to-speech engines by name, best first; ``"auto"`` picks the first one installed."""
 
 VOICES: dict[str, str] = {
     "alloy": "en-us+m3",
@@ -40,7 +53,8 @@ VOICES: dict[str, str] = {
     "marin": "en-us+f3",
     "cedar": "en-us+m6",
 }
-"""OpenAI Realtime voice names mapped to espeak-ng voice variants."""
+"""OpenAI Realtime voice names mapped to espeak-ng voice variants (piper's are in
+:data:`rtnb.local.piper_voice.STYLES`)."""
 
 SPHINX_USER_VOICE = "en-us+f5"
 """The espeak-ng voice pocketsphinx hears best (17 of 20 test sentences exact, against 3-15 for
@@ -130,18 +144,54 @@ def _trim(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     return samples[max(0, loud[0] - keep) : loud[-1] + 1 + keep]
 
 
-def synthesize(text: str, *, voice: str = "alloy", speed: float = 1.0) -> bytes:
+def tts_engines_available() -> list[str]:
+    """Names of the text-to-speech engines installed here, best first (``"espeak"`` always)."""
+    return [name for name in TTS_ENGINES if name == "espeak" or piper_voice.available()]
+
+
+def default_tts_engine() -> str:
+    """The engine ``"auto"`` stands for: ``"piper"`` when installed, else ``"espeak"``."""
+    return tts_engines_available()[0]
+
+
+def _engine_for(voice: str, engine: str) -> str:
+    if engine not in ("auto", *TTS_ENGINES):
+        raise ValueError(
+            f"unknown tts engine {engine!r}; choose one of auto, {', '.join(TTS_ENGINES)}"
+        )
+    if voice.lower() not in VOICES:
+        return "espeak"  # an espeak-ng voice name (or an unknown one, which espeak rejects)
+    if engine == "piper" and not piper_voice.available():
+        raise piper_voice.PiperVoiceError(
+            "the piper tts engine needs piper-tts, onnxruntime and a voice package installed"
+        )
+    return default_tts_engine() if engine == "auto" else engine
+
+
+def synthesize(
+    text: str, *, voice: str = "alloy", speed: float = 1.0, engine: str = "auto"
+) -> bytes:
     """Speak ``text`` and return PCM16 mono audio at 24 kHz.
 
     ``voice`` is an OpenAI Realtime voice name (see :data:`VOICES`) or any espeak-ng voice name
     such as ``"en-us+f3"``; an unknown voice raises :class:`ValueError`. ``speed`` scales the
-    speaking rate (1.0 is espeak's default 175 words a minute). Blank text gives ``b""``.
-    Safe to call from several threads: calls are serialised.
+    speaking rate (1.0 is the voice's normal rate). ``engine`` is ``"auto"``, ``"piper"`` or
+    ``"espeak"`` (see the module docstring); an unknown engine raises :class:`ValueError`, and
+    ``"piper"`` without piper installed raises
+    :class:`~rtnb.local.piper_voice.PiperVoiceError`. Blank text gives ``b""``. Safe to call
+    from several threads.
     """
+    name = _engine_for(voice, engine)
     if not text.strip():
         return b""
     if speed <= 0:
         raise ValueError(f"speed must be positive, got {speed}")
+    if name == "piper":
+        return to_bytes(piper_voice.speak(text, voice=voice, speed=speed))
+    return _espeak(text, voice, speed)
+
+
+def _espeak(text: str, voice: str, speed: float) -> bytes:
     name = _espeak_voice(voice)
     wpm = min(_MAX_WPM, max(_MIN_WPM, round(_DEFAULT_WPM * speed)))
     encoded = text.encode("utf-8")
@@ -174,13 +224,21 @@ def split_sentences(text: str) -> list[str]:
 
 
 def synthesize_sentences(
-    text: str, *, voice: str = "alloy", speed: float = 1.0
+    text: str, *, voice: str = "alloy", speed: float = 1.0, engine: str = "auto"
 ) -> Iterator[tuple[str, bytes]]:
     """Yield ``(sentence, pcm16)`` per sentence so the first one can be streamed early.
 
-    Arguments are as for :func:`synthesize`. Sentences that make no sound are skipped.
+    Arguments are as for :func:`synthesize`; ``engine`` is checked on the call. Sentences that
+    make no sound are skipped.
     """
+    _engine_for(voice, engine)
+    return _spoken_sentences(text, voice, speed, engine)
+
+
+def _spoken_sentences(
+    text: str, voice: str, speed: float, engine: str
+) -> Iterator[tuple[str, bytes]]:
     for sentence in split_sentences(text):
-        pcm = synthesize(sentence, voice=voice, speed=speed)
+        pcm = synthesize(sentence, voice=voice, speed=speed, engine=engine)
         if pcm:
             yield sentence, pcm

@@ -5,67 +5,90 @@ touches a socket, a clock or a thread, so the server decides what to do with the
 times are positions in the input audio stream (milliseconds of audio fed so far), not wall-clock
 time, which makes the detector deterministic and independent of how the audio was chunked.
 
-A 20 ms frame counts as *voiced* when three tests all pass:
-
-* webrtcvad (GMM speech/noise model) says speech, at an aggressiveness chosen from ``threshold``;
-* its RMS level reaches an absolute floor that rises with ``threshold`` (louder speech needed);
-* its RMS level is ``margin`` dB above the noise floor, the minimum frame level of the last 2 s.
-  webrtcvad alone keeps flagging steady background noise as speech after an utterance (its noise
-  model adapts slowly), which would stop a turn from ever ending in a noisy room.
-
-Speech starts after a short run of voiced frames (so clicks do not open a turn) and stops after
-``silence_duration_ms`` of unvoiced frames.
+Which frames are voiced is decided by a frame detector (:class:`~rtnb.local.frames.FrameDetector`)
+chosen by name: ``"silero"`` (Silero VAD v6 on onnxruntime, 32 ms frames; see
+:mod:`rtnb.local.silero`) or ``"webrtc"`` (webrtcvad with level and noise-floor gates, 20 ms
+frames; see :mod:`rtnb.local.webrtc_vad`). The turn logic is the same for both: speech starts
+after a short run of voiced frames (so clicks do not open a turn) and stops after
+``silence_duration_ms`` of unvoiced frames, both counted in the detector's frames.
 """
 
 from __future__ import annotations
 
+import logging
 import math
-from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import webrtcvad
+
+from rtnb.local import silero
+from rtnb.local.frames import FrameDetector, frame_samples
+from rtnb.local.webrtc_vad import NOISE_WINDOW_MS, WebrtcDetector
 
 __all__ = [
+    "NOISE_WINDOW_MS",
+    "VAD_ENGINES",
     "IdleTimeout",
     "ServerVad",
     "SpeechStarted",
     "SpeechStopped",
     "VadConfig",
     "VadEvent",
+    "default_vad_engine",
+    "make_detector",
+    "vad_engines_available",
 ]
 
-FRAME_MS = 20
-"""Analysis frame length; 20 ms divides the usual padding and silence settings exactly."""
+_log = logging.getLogger(__name__)
+
+VAD_ENGINES = ("silero", "webrtc")
+"""Frame detectors by name, best first; ``"auto"`` picks the first one available."""
 
 START_MS = 80
 """Voiced audio needed in a row before a turn starts (rejects clicks and pops)."""
-
-NOISE_WINDOW_MS = 2_000
-"""Window of the minimum-level noise-floor estimate: long enough to span the quiet moments of
-continuous speech, short enough to adapt to a new background noise within a couple of seconds."""
-
-_VAD_RATE = 16_000
-_WEBRTC_RATES = (8_000, 16_000, 32_000, 48_000)
-_SILENT_DB = -100.0  # level given to digital silence instead of -inf
 
 EAGERNESS_SILENCE_MS: dict[str, int] = {"low": 800, "medium": 500, "high": 300, "auto": 500}
 """``semantic_vad`` eagerness mapped onto the silence that ends a turn."""
 
 
-def _aggressiveness(threshold: float) -> int:
-    return min(3, int(threshold * 4))
+def vad_engines_available() -> list[str]:
+    """Names of the VAD engines that can run here, best first (``"webrtc"`` always)."""
+    return [name for name in VAD_ENGINES if name == "webrtc" or silero.available()]
 
 
-def _min_level_db(threshold: float) -> float:
-    # 0.0 -> -70 dBFS (barely audible), 0.5 -> -47.5 dBFS, 1.0 -> -25 dBFS (close, loud speech).
-    return -70.0 + 45.0 * threshold
+def default_vad_engine() -> str:
+    """The engine ``"auto"`` stands for: ``"silero"`` when installed, else ``"webrtc"``."""
+    return vad_engines_available()[0]
 
 
-def _snr_margin_db(threshold: float) -> float:
-    # Frame-level spread of steady noise is well under 1 dB, so even 3 dB rejects it.
-    return 3.0 + 9.0 * threshold
+def make_detector(engine: str, threshold: float, sample_rate: int) -> FrameDetector:
+    """A new frame detector for one stream; ``engine`` is ``"auto"``, ``"silero"`` or ``"webrtc"``.
+
+    ``"auto"`` means webrtc when ``sample_rate`` does not give whole 32 ms frames (22.05 kHz), and
+    falls back to it (with a logged warning) when the Silero model cannot be loaded; an explicit
+    ``"silero"`` raises :class:`~rtnb.local.silero.SileroModelError` instead. An unknown name
+    raises :class:`ValueError`.
+    """
+    if engine not in ("auto", *VAD_ENGINES):
+        raise ValueError(
+            f"unknown vad engine {engine!r}; choose one of auto, {', '.join(VAD_ENGINES)}"
+        )
+    if engine == "auto":
+        engine = default_vad_engine()
+        if engine == "silero" and sample_rate * silero.FRAME_MS % 1000 == 0:
+            try:
+                return silero.SileroDetector(threshold, sample_rate)
+            except silero.SileroModelError as exc:
+                _log.warning("Silero VAD unavailable, using webrtcvad: %s", exc)
+        return WebrtcDetector(threshold, sample_rate)
+    if engine == "silero":
+        if not silero.available():
+            raise silero.SileroModelError(
+                "the silero vad engine needs onnxruntime and faster-whisper installed"
+            )
+        return silero.SileroDetector(threshold, sample_rate)
+    return WebrtcDetector(threshold, sample_rate)
 
 
 def _ms_field(name: str, value: Any, *, positive: bool = False) -> int:
@@ -153,7 +176,10 @@ class SpeechStopped:
 
 @dataclass(frozen=True)
 class IdleTimeout:
-    """No speech started between ``audio_start_ms`` (timer armed) and ``audio_end_ms``."""
+    """No speech started between ``audio_start_ms`` (timer armed) and ``audio_end_ms`` (expiry).
+
+    The event comes with the first analysis frame that ends at or after the expiry.
+    """
 
     audio_start_ms: int
     audio_end_ms: int
@@ -172,45 +198,32 @@ class ServerVad:
     The idle timer (when ``idle_timeout_ms`` is set) is armed when a turn ends (speech stopped or
     :meth:`flush`) and by :meth:`arm_idle_timer`; it fires once, then waits to be armed again.
     Speech starting disarms it.
+
+    ``engine`` picks the frame detector (see :func:`make_detector`): ``"auto"`` is Silero when
+    onnxruntime and the model are installed, else webrtc; :attr:`engine` says which one runs.
+    An unknown name raises :class:`ValueError`; an explicit ``"silero"`` that cannot load raises
+    :class:`~rtnb.local.silero.SileroModelError`; ``sample_rate`` must give whole frames.
     """
 
     def __init__(
         self, config: VadConfig = VadConfig(), sample_rate: int = 24_000, *, engine: str = "auto"
     ) -> None:
-        if engine not in ("auto", "webrtc"):
-            raise ValueError(f"vad: unknown engine {engine!r}; choose 'auto' or 'webrtc'")
-        self.engine = "webrtc"
-        frame = sample_rate * FRAME_MS // 1000
-        if sample_rate <= 0 or frame * 1000 != sample_rate * FRAME_MS:
-            raise ValueError(f"sample_rate must give whole {FRAME_MS} ms frames, got {sample_rate}")
+        detector = make_detector(engine, config.threshold, sample_rate)
+        self.engine = detector.name
+        """Which frame detector runs: ``"silero"`` or ``"webrtc"``."""
         self.config = config
         self.sample_rate = sample_rate
-        self._frame = frame
-        self._vad = webrtcvad.Vad(_aggressiveness(config.threshold))
-        self._min_db = _min_level_db(config.threshold)
-        self._margin_db = _snr_margin_db(config.threshold)
-        self._start_frames = max(1, math.ceil(START_MS / FRAME_MS))
-        self._stop_frames = max(1, math.ceil(config.silence_duration_ms / FRAME_MS))
+        self._detector = detector
+        frame_ms = detector.frame_ms
+        self.frame_ms = frame_ms
+        """Length of the analysis frames (the detector's), in ms."""
+        self._frame = frame_samples(sample_rate, frame_ms)
+        self._start_frames = max(1, math.ceil(START_MS / frame_ms))
+        self._stop_frames = max(1, math.ceil(config.silence_duration_ms / frame_ms))
         self._prefix = config.prefix_padding_ms * sample_rate // 1000
         self._idle = (
             None if config.idle_timeout_ms is None else config.idle_timeout_ms * sample_rate // 1000
         )
-        if sample_rate in _WEBRTC_RATES:
-            self._vad_rate, self._interp = sample_rate, None
-        else:
-            # Other rates (the API's 24 kHz) go to 16 kHz rather than up to 48 kHz: webrtcvad
-            # analyses only 0-4 kHz after its own downsampling to 8 kHz, so 16 kHz loses nothing
-            # and needs a third of the samples. Linear interpolation aliases 8-12 kHz into
-            # 4-8 kHz, which webrtcvad's half-band filter then removes. Interpolating each frame
-            # on its own (precomputed indices) keeps the result independent of the chunking.
-            out = _VAD_RATE * FRAME_MS // 1000
-            pos = np.arange(out) * (frame / out)
-            lo = np.minimum(np.floor(pos).astype(np.intp), frame - 1)
-            self._vad_rate = _VAD_RATE
-            self._interp = (lo, np.minimum(lo + 1, frame - 1), pos - lo)
-        self._noise: deque[tuple[int, float]] = deque()  # (frame index, level) rising minima
-        self._frames_seen = 0
-        self._noise_frames = NOISE_WINDOW_MS // FRAME_MS
         self._buf = bytearray()
         self._buf_start = 0  # sample index of _buf[0]
         self._fed_bytes = 0
@@ -238,12 +251,22 @@ class ServerVad:
 
     @property
     def silence_ms(self) -> int:
-        """Unvoiced audio since the last voiced frame of the turn in progress (0 outside one)."""
-        return self._silence * FRAME_MS if self._in_speech else 0
+        """Unvoiced audio since the last voiced frame of the turn in progress, in ms (else 0).
+
+        Counted in whole analysis frames; the turn ends when it reaches ``silence_duration_ms``
+        (rounded up to whole frames).
+        """
+        return self._silence * self.frame_ms if self._in_speech else 0
 
     def turn_audio(self) -> bytes:
-        """The audio of the turn in progress so far, prefix padding included (not consumed)."""
-        return self._audio(self._turn_start, self._next_frame) if self._in_speech else b""
+        """The turn in progress so far as PCM16 (prefix padding included), without consuming it.
+
+        Runs to the last whole sample fed, like :meth:`flush`. ``b""`` when no turn is in
+        progress.
+        """
+        if not self._in_speech:
+            return b""
+        return self._audio(self._turn_start, self._samples_fed())
 
     def _ms(self, sample: int) -> int:
         return sample * 1000 // self.sample_rate
@@ -275,38 +298,10 @@ class ServerVad:
         if n > 0:
             a = (self._next_frame - self._buf_start) * 2
             block = np.frombuffer(bytes(self._buf[a : a + n * self._frame * 2]), dtype="<i2")
-            self._analyse(block.reshape(n, self._frame), events)
+            for voiced in self._detector.voiced(block.reshape(n, self._frame)):
+                self._step(voiced, events)
         self._trim()
         return events
-
-    def _analyse(self, frames: np.ndarray, events: list[VadEvent]) -> None:
-        x = frames.astype(np.float32)
-        power = np.einsum("ij,ij->i", x, x) / frames.shape[1]
-        levels = (10.0 * np.log10(np.maximum(power, 1e-10) / 32768.0**2)).tolist()
-        if self._interp is not None:
-            lo, hi, frac = self._interp
-            x = x[:, lo] * (1.0 - frac) + x[:, hi] * frac
-            frames = np.rint(x).astype("<i2")
-        raw = frames.astype("<i2", copy=False).tobytes()
-        size = frames.shape[1] * 2
-        for i, level in enumerate(levels):
-            level = max(level, _SILENT_DB)
-            noise = self._noise_floor(level)
-            speech = self._vad.is_speech(raw[i * size : (i + 1) * size], self._vad_rate)
-            voiced = speech and level >= self._min_db and level >= noise + self._margin_db
-            self._step(voiced, events)
-
-    def _noise_floor(self, level: float) -> float:
-        """Push this frame's level; return the minimum over the window before it."""
-        q, k = self._noise, self._frames_seen
-        floor = q[0][1] if q else level
-        while q and q[-1][1] >= level:
-            q.pop()
-        q.append((k, level))
-        if q[0][0] <= k - self._noise_frames:
-            q.popleft()
-        self._frames_seen = k + 1
-        return floor
 
     def _step(self, voiced: bool, events: list[VadEvent]) -> None:
         start = self._next_frame
@@ -341,7 +336,10 @@ class ServerVad:
             and self._idle_from is not None
             and end >= self._idle_from + self._idle
         ):
-            events.append(IdleTimeout(self._ms(self._idle_from), self._ms(end)))
+            # Report when the timer expired, not the end of the frame that noticed it, so the
+            # event does not depend on the detector's frame length.
+            expired = self._idle_from + self._idle
+            events.append(IdleTimeout(self._ms(self._idle_from), self._ms(expired)))
             self._idle_from = None
 
     def _trim(self) -> None:

