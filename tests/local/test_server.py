@@ -56,7 +56,7 @@ async def configure(client: WireClient, session: dict) -> dict:
     [
         ("What is the weather in Paris?", "Paris"),
         ("What is the weather in London?", "London"),
-        ("What is the weather like in Tokyo?", "Tokyo"),
+        ("What is the weather in Tokyo?", "Tokyo"),
     ],
 )
 @pytest.mark.parametrize(
