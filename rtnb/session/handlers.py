@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rtnb.protocol import client_events as ce
-from rtnb.protocol.audio import AudioFormatError, decode_audio
+from rtnb.protocol.audio import AudioFormatError, decode_audio, decoded_size
 from rtnb.protocol.events import Event
 from rtnb.protocol.gate import ResponseGate
 from rtnb.protocol.mcp import MCP_ITEM_TYPES
@@ -208,16 +208,24 @@ class ServerEventHandlers:
         response_id = event["response_id"]
         if not self._playback.accepts(response_id):
             return  # late audio of an interrupted response
+        b64 = event["delta"]
         try:
-            pcm = decode_audio(event["delta"])
+            # The audio is decoded here only to be stored; else by whoever reads event.data.
+            pcm = decode_audio(b64) if self._history.store_audio else None
+            size = decoded_size(b64) if pcm is None else len(pcm)
         except AudioFormatError as exc:
             self._emit(ErrorEvent(exc))
             return
         item_id, content_index = event["item_id"], event["content_index"]
-        if self._playback.on_delta(item_id, content_index, response_id, len(pcm)):
+        if self._playback.on_delta(item_id, content_index, response_id, size):
             self._emit(AudioStartEvent(item_id, content_index, response_id))
-        self._history.append_audio(item_id, content_index, pcm)
-        self._emit(AudioEvent(pcm, item_id, content_index, response_id))
+        if pcm is not None:
+            self._history.append_audio(item_id, content_index, pcm)
+        if self._wants("audio"):
+            if pcm is None:
+                self._emit(AudioEvent.from_base64(b64, item_id, content_index, response_id))
+            else:
+                self._emit(AudioEvent(pcm, item_id, content_index, response_id))
 
     def _on_output_audio_stopped(self, event: Event) -> None:
         response_id = event["response_id"]
