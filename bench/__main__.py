@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bench.common import RESULTS_DIR, Row, machine
 
-BENCHMARKS = ("events", "history", "audio", "latency", "memory", "widgets")
+BENCHMARKS = ("events", "history", "audio", "latency", "memory", "widgets", "live")
 
 
 def _fmt(value: float | None) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 from rtnb.protocol import client_events as ce
 from rtnb.protocol.audio import AudioFormatError, decode_audio, decoded_size
 from rtnb.protocol.events import Event
-from rtnb.protocol.gate import ResponseGate
+from rtnb.protocol.gate import GATE_EVENTS, ResponseGate
 from rtnb.protocol.mcp import MCP_ITEM_TYPES
 
 from .agent import RealtimeAgent
@@ -94,17 +94,13 @@ class ServerEventHandlers:
     def _on_server_event(self, event: Event) -> None:
         if self._wants("transport_event"):
             self._emit(TransportEvent(event))
-        for ready in self._gate.on_server_event(event):
-            self._send(ready)
         kind = event["type"]
-        if kind in _ITEM_EVENTS:
-            self._on_item(event)
-        elif kind in _TEXT_EVENTS:
-            self._on_text(event, *_TEXT_EVENTS[kind])
-        else:
-            handler = _HANDLERS.get(kind)
-            if handler is not None:
-                handler(self, event)
+        if kind in GATE_EVENTS:
+            for ready in self._gate.on_server_event(event):
+                self._send(ready)
+        handler = _HANDLERS.get(kind)
+        if handler is not None:
+            handler(self, event)
 
     # ----------------------------------------------------------------- history
 
@@ -140,7 +136,8 @@ class ServerEventHandlers:
         if event["type"] == "response.output_item.done":
             self._call_from_item(item)
 
-    def _on_text(self, event: Event, field: str, part_type: ContentType, append: bool) -> None:
+    def _on_text(self, event: Event) -> None:
+        field, part_type, append = _TEXT_EVENTS[event["type"]]
         text = event.get(field) or ""
         if append and not text:
             return
@@ -257,6 +254,8 @@ class ServerEventHandlers:
 
 
 _HANDLERS: dict[str, Callable[[Any, Event], None]] = {
+    **dict.fromkeys(_ITEM_EVENTS, ServerEventHandlers._on_item),
+    **dict.fromkeys(_TEXT_EVENTS, ServerEventHandlers._on_text),
     "session.updated": ServerEventHandlers._on_session_updated,
     "error": ServerEventHandlers._on_error,
     "conversation.item.deleted": ServerEventHandlers._on_item_deleted,
