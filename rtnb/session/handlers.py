@@ -16,6 +16,7 @@ from rtnb.protocol.gate import GATE_EVENTS, ResponseGate
 from rtnb.protocol.mcp import MCP_ITEM_TYPES
 
 from .agent import RealtimeAgent
+from .dispatch import EventDispatcher
 from .events import (
     AgentEndEvent,
     AgentStartEvent,
@@ -70,6 +71,7 @@ class ServerEventHandlers:
     """
 
     agent: RealtimeAgent
+    _events: EventDispatcher
     _history: History
     _gate: ResponseGate
     _playback: PlaybackTracker
@@ -92,8 +94,9 @@ class ServerEventHandlers:
         raise NotImplementedError  # see rtnb.session.mcp_session
 
     def _on_server_event(self, event: Event) -> None:
-        if self._wants("transport_event"):
-            self._emit(TransportEvent(event))
+        events = self._events  # per wire event: the dispatcher without the session's wrappers
+        if events.wants("transport_event"):
+            events.emit(TransportEvent(event))
         kind = event["type"]
         if kind in GATE_EVENTS:
             for ready in self._gate.on_server_event(event):
@@ -105,8 +108,9 @@ class ServerEventHandlers:
     # ----------------------------------------------------------------- history
 
     def _history_updated(self) -> None:
-        if self._wants("history_updated"):
-            self._emit(HistoryUpdatedEvent(self._history.snapshot()))
+        events = self._events
+        if events.wants("history_updated"):
+            events.emit(HistoryUpdatedEvent(self._history.snapshot()))
 
     def _history_added(self, item: HistoryItem) -> None:
         if self._wants("history_added"):
@@ -218,11 +222,12 @@ class ServerEventHandlers:
             self._emit(AudioStartEvent(item_id, content_index, response_id))
         if pcm is not None:
             self._history.append_audio(item_id, content_index, pcm)
-        if self._wants("audio"):
+        events = self._events
+        if events.wants("audio"):
             if pcm is None:
-                self._emit(AudioEvent.from_base64(b64, item_id, content_index, response_id))
+                events.emit(AudioEvent.from_base64(b64, item_id, content_index, response_id))
             else:
-                self._emit(AudioEvent(pcm, item_id, content_index, response_id))
+                events.emit(AudioEvent(pcm, item_id, content_index, response_id))
 
     def _on_output_audio_stopped(self, event: Event) -> None:
         response_id = event["response_id"]
