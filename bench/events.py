@@ -45,9 +45,10 @@ parser copies a 6.5 KB base64 string out of a cold 9.7 MB buffer, and the interp
 working set of one string. The profile (``--profile``, process time) splits rtnb's time as
 json 18%, field checks 13%, session handlers 43% (items 10%, text deltas 11%, audio 10%,
 event delivery 6%), reader/transport/decode glue 9%, the application's ``async for`` 5%, tool
-tasks and the event loop 10%; no single step is worth more than a fifth. Meeting 2x would need the session's per-event work
-to cost less than one ``json.loads`` *in the pipeline*, i.e. well under 10 Python calls per
-event; the events and history the session promises cannot be produced with that.
+tasks and the event loop 10%; no single step is worth more than a fifth. Meeting 2x would
+need the session's per-event work to cost less than one ``json.loads`` *in the pipeline*,
+i.e. well under 10 Python calls per event; the events and history the session promises
+cannot be produced with that.
 What this branch removed: base64 decoding nobody reads (was ~17% of the time), two asyncio
 queue round trips per session event (one inbox append each now), per-field type lookups for
 events of the usual shape (one tuple comparison), audio events without a listener, the

@@ -24,9 +24,10 @@ Measured over ``seconds`` of wall time after a 1 s warm-up, in one run each:
 * memory: resident set growth over the run (after a garbage collection at both ends),
   scaled to an hour; short runs make this a rough figure (``bench/memory.py`` measures a full
   simulated hour of the session alone).
-* context: the same for the session alone, with an application reading ``audio`` (its
-  ``.data``, as a player would) and ``history_updated`` events and sending the microphone
-  audio itself; messages per second each way between kernel and browser.
+* context: the same for the console without its history table, and for the session alone,
+  with an application reading ``audio`` (its ``.data``, as a player would) and
+  ``history_updated`` events and sending the microphone audio itself; messages per second each
+  way between kernel and browser.
 
 Not included: ZeroMQ's own send/receive and IPython's ``pre_execute``/``post_execute`` hooks,
 which a real kernel runs around each comm message from the browser.
@@ -248,11 +249,11 @@ class Kernel:
     heard_s: Callable[[], float]
 
 
-def console_kernel(session: Any, browser: Browser, ticks: int) -> Kernel:
+def console_kernel(session: Any, browser: Browser, ticks: int, history: bool) -> Kernel:
     """The console's widgets; the mic chunks and player reports come as comm messages."""
     from rtnb.widgets import console
 
-    ui = console(session)
+    ui = console(session, history=history)
     mic, player = ui.mic, ui.player
     chunks = itertools.islice(itertools.cycle(mic_chunks()), ticks)
     # Made in advance (unique): the kernel's Session refuses a signature it has seen before.
@@ -291,7 +292,7 @@ def bare_kernel(session: Any, ticks: int) -> Kernel:
     )
 
 
-async def live(url: str, seconds: float, console: bool) -> LiveResult:
+async def live(url: str, seconds: float, console: bool, history: bool = True) -> LiveResult:
     """One measured conversation against the server at ``url``."""
     from bench.replay import rtnb_agent
     from rtnb import RealtimeSession
@@ -301,7 +302,10 @@ async def live(url: str, seconds: float, console: bool) -> LiveResult:
     browser = Browser()
     with kernel_comms() as comm_class:
         session = RealtimeSession(rtnb_agent(), transport=WebSocketTransport(url, backend="local"))
-        kernel = console_kernel(session, browser, ticks) if console else bare_kernel(session, ticks)
+        if console:
+            kernel = console_kernel(session, browser, ticks, history)
+        else:
+            kernel = bare_kernel(session, ticks)
         await session.connect()
         tasks = [asyncio.create_task(_every(period, action)) for period, action in kernel.inputs]
         try:
@@ -334,11 +338,15 @@ async def live(url: str, seconds: float, console: bool) -> LiveResult:
 def run(quick: bool = False, seconds: float | None = None) -> list[Row]:
     span = seconds if seconds is not None else (15.0 if quick else 60.0)
 
-    async def both(url: str) -> tuple[LiveResult, LiveResult]:
-        return await live(url, span, console=True), await live(url, span, console=False)
+    async def each(url: str) -> tuple[LiveResult, LiveResult, LiveResult]:
+        return (
+            await live(url, span, console=True),
+            await live(url, span, console=True, history=False),
+            await live(url, span, console=False),
+        )
 
     with server_process() as url:
-        ui, bare = asyncio.run(both(url))
+        ui, no_table, bare = asyncio.run(each(url))
     label = f"{span:.0f} s" if span >= 1 else f"{span:.1f} s"
     return [
         Row(
@@ -357,6 +365,13 @@ def run(quick: bool = False, seconds: float | None = None) -> list[Row]:
             ui.mb_per_hour,
             "MB/h",
             note=f"RSS growth over {label} scaled; {ui.history_items} history items at the end",
+        ),
+        Row(
+            BENCH,
+            "console without the history table: CPU",
+            no_table.cpu_percent,
+            "% of a core",
+            note="the table re-renders the whole history with pandas a few times a second",
         ),
         Row(
             BENCH,
