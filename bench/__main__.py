@@ -18,7 +18,17 @@ from pathlib import Path
 
 from bench.common import RESULTS_DIR, Row, machine
 
-BENCHMARKS = ("events", "history", "audio", "latency", "memory", "widgets", "llm", "speech")
+BENCHMARKS = (
+    "events",
+    "history",
+    "audio",
+    "latency",
+    "memory",
+    "widgets",
+    "live",
+    "llm",
+    "speech",
+)
 
 
 def _fmt(value: float | None) -> str:

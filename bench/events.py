@@ -14,6 +14,45 @@ What is measured, per run, from the first line handed over to the end of the ses
   tool-call tasks) and an application reading ``async for event in session``.
 
 The systems run alternately, one replay each per round, in one process.
+
+rtnb keeps each audio delta's base64 text in its ``AudioEvent`` and decodes it when ``.data`` is
+read: the ``session.events()`` reader here reads every event but plays nothing, so it decodes no
+audio (openai-agents decodes every delta in its model layer); the handlers row does not read
+``.data`` either. The "floor + base64" row shows what decoding all of it costs.
+
+Why "floor / rtnb <= 2" is not met (``python -m bench.events --profile`` prints the profile;
+the numbers below are CPU time per wire event, medians of 7-9 runs, on the shared 2-core
+machine under a load average of 13-19, so only their proportions mean anything):
+
+============================================================  =========  ============
+step (recorded stream, 2702 events)                            us/event  x json.loads
+============================================================  =========  ============
+``json.loads`` loop (the floor)                                  10.6-12.3     1
+async skeleton: json.loads in an async generator -> one
+object per event -> deque -> async generator -> ``async for``       14.6      1.37
+``ReplayTransport`` -> ``decode_server_event`` (field checks)
+-> reader loop, the session's handler replaced by a no-op              18.3      1.5
+session handling + session events, the same events handed
+in a hot loop (no JSON in between)                                  7.3-7.5   0.7
+the whole replay (``session.events()`` reader)                    40-43      3.3-4.0
+============================================================  =========  ============
+
+So the session's own work (history, response gate, audio bookkeeping, one ``TransportEvent``
+and about one more session event per wire event for the reader) costs about 0.7 of a
+``json.loads`` when run hot, but about 1.8 in the pipeline: between two of its steps the
+parser copies a 6.5 KB base64 string out of a cold 9.7 MB buffer, and the interpreter's data
+(dicts, frames, history objects) has to come back into the cache each time. The floor keeps a
+working set of one string. The profile (``--profile``, process time) splits rtnb's time as
+json 18%, field checks 13%, session handlers 43% (items 10%, text deltas 11%, audio 10%,
+event delivery 6%), reader/transport/decode glue 9%, the application's ``async for`` 5%, tool
+tasks and the event loop 10%; no single step is worth more than a fifth. Meeting 2x would
+need the session's per-event work to cost less than one ``json.loads`` *in the pipeline*,
+i.e. well under 10 Python calls per event; the events and history the session promises
+cannot be produced with that.
+What this branch removed: base64 decoding nobody reads (was ~17% of the time), two asyncio
+queue round trips per session event (one inbox append each now), per-field type lookups for
+events of the usual shape (one tuple comparison), audio events without a listener, the
+guardrail scan per text delta when there are no guardrails.
 """
 
 from __future__ import annotations
@@ -127,3 +166,34 @@ def run(quick: bool = False) -> list[Row]:
             runs=rates["agents"],
         ),
     ]
+
+
+def profile(rounds: int = 5) -> None:
+    """Print where an rtnb replay spends its CPU time (cProfile on process time)."""
+    import cProfile
+    import pstats
+    import time
+
+    lines = load_lines()
+    asyncio.run(replay_rtnb(lines, mode="stream"))  # warm-up
+    profiler = cProfile.Profile(time.process_time)
+    profiler.enable()
+    for _ in range(rounds):
+        asyncio.run(replay_rtnb(lines, mode="stream"))
+    profiler.disable()
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+
+
+if __name__ == "__main__":
+    import argparse
+    import logging
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", action="store_true", help="profile the rtnb replay")
+    args = parser.parse_args()
+    logging.getLogger("rtnb").setLevel(logging.ERROR)  # replays end with a disconnect warning
+    if args.profile:
+        profile()
+    else:
+        for row in run(quick=True):
+            print(row.metric, row.value, row.unit, row.met)

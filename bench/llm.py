@@ -1,4 +1,4 @@
-"""7. Speech end -> first audio when a streaming chat model answers (the ``llm`` server option).
+"""8. Speech end -> first audio when a streaming chat model answers (the ``llm`` server option).
 
 An rtnb session talks to the embedded server, whose policy is a Chat Completions model: the
 scripted server of :mod:`rtnb.local.chat_demo` on loopback, streaming a two-sentence answer word
@@ -22,7 +22,7 @@ from typing import Any
 from bench.common import Row, check, median, timed
 from bench.latency import TimingTransport, _turn
 
-BENCH = "7 llm"
+BENCH = "8 llm"
 QUESTION = "What is the weather in Paris?"
 FIRST = "The weather in Paris is sunny."
 ANSWER = FIRST + " It will stay warm all week, with a light wind in the afternoon and clear nights."

@@ -1,4 +1,4 @@
-"""7. Offline speech recognition: accuracy and cost per engine, on voices it was not tuned to.
+"""9. Offline speech recognition: accuracy and cost per engine, on voices it was not tuned to.
 
 Everyday open-vocabulary questions are spoken at run time by espeak-ng in several voices (and
 the neural voice when the ``speech`` extra has one), one voice also under white noise at 10 dB
@@ -21,7 +21,7 @@ import numpy as np
 
 from bench.common import Row, check, median
 
-BENCH = "7 speech"
+BENCH = "9 speech"
 PROMPT = "You are a helpful assistant. Answer briefly."
 SENTENCES = (
     "Who wrote the novel Pride and Prejudice?",

@@ -37,6 +37,25 @@ def decode_audio(b64: str) -> bytes:
     return pcm
 
 
+def decoded_size(b64: str) -> int:
+    """Number of PCM16 bytes that base64 text decodes to, computed from its length alone.
+
+    Raises :class:`AudioFormatError` when the length cannot be base64 (not a multiple of 4, or
+    not ASCII) or would give an odd number of bytes. Characters outside the base64 alphabet are
+    only found by :func:`decode_audio`: this check costs nothing per byte, so the session can
+    count audio it does not decode.
+    """
+    n = len(b64)
+    if n % 4 or not b64.isascii():
+        raise AudioFormatError("audio is not valid base64: its length is not a multiple of 4")
+    size = n // 4 * 3
+    if n and b64[-1] == "=":
+        size -= 2 if b64[-2] == "=" else 1
+    if size % BYTES_PER_SAMPLE:
+        raise AudioFormatError("audio has an odd number of bytes; pcm16 needs 2 bytes a sample")
+    return size
+
+
 def duration_ms(pcm16: bytes | int, sample_rate: int = SAMPLE_RATE) -> float:
     """Duration in milliseconds of PCM16 mono audio given as bytes or as a byte count."""
     n_bytes = pcm16 if isinstance(pcm16, int) else len(pcm16)

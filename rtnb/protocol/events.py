@@ -11,6 +11,7 @@ import itertools
 import json
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import ProtocolError
@@ -148,18 +149,73 @@ CLIENT_EVENT_TYPES = frozenset(CLIENT_EVENT_FIELDS)
 SERVER_EVENT_TYPES = frozenset(SERVER_EVENT_FIELDS)
 
 
-def _decode(data: str | bytes, fields: Mapping[str, tuple[str, ...]], side: str) -> Event:
+@dataclass(frozen=True)
+class _Shape:
+    """The usual shape of one event type: ``type``, ``event_id`` and its required fields, no
+    others, each of its schema type. An event of exactly this shape needs no more checking
+    than of its ``item``/``response``; any other event goes through every check."""
+
+    names: tuple[str, ...]
+    types: tuple[type, ...]
+    item: bool
+    response: bool
+
+
+def _shapes(fields: Mapping[str, tuple[str, ...]]) -> dict[str, _Shape]:
+    return {
+        kind: _Shape(
+            ("type", "event_id", *required),
+            (str, str, *(FIELD_TYPES[name] for name in required)),
+            "item" in required,
+            "response" in required,
+        )
+        for kind, required in fields.items()
+        if all(name in FIELD_TYPES for name in required)
+    }
+
+
+_CLIENT_SHAPES = _shapes(CLIENT_EVENT_FIELDS)
+_SERVER_SHAPES = _shapes(SERVER_EVENT_FIELDS)
+_SHAPES = {id(CLIENT_EVENT_FIELDS): _CLIENT_SHAPES, id(SERVER_EVENT_FIELDS): _SERVER_SHAPES}
+
+
+def _decode(
+    data: str | bytes,
+    fields: Mapping[str, tuple[str, ...]],
+    shapes: Mapping[str, _Shape],
+    side: str,
+) -> Event:
     try:
         event = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ProtocolError(f"message is not valid JSON: {exc}", code="invalid_json") from exc
     if not isinstance(event, dict):
         raise ProtocolError("message must be a JSON object", code="invalid_json")
-    return check_event(event, fields, side)
+    return _check(event, fields, shapes, side)
 
 
 def check_event(event: Event, fields: Mapping[str, tuple[str, ...]], side: str) -> Event:
     """Check ``type`` and required fields of a decoded event; return it unchanged."""
+    return _check(event, fields, _SHAPES.get(id(fields), {}), side)
+
+
+def _check(
+    event: Event, fields: Mapping[str, tuple[str, ...]], shapes: Mapping[str, _Shape], side: str
+) -> Event:
+    kind = event.get("type")
+    shape = shapes.get(kind) if type(kind) is str else None
+    if (
+        shape is None
+        or len(event) != len(shape.names)
+        or tuple(map(type, map(event.get, shape.names))) != shape.types
+    ):
+        return _check_fields(event, fields, side)
+    if shape.item or shape.response:
+        _check_nested(event, event["event_id"])
+    return event
+
+
+def _check_fields(event: Event, fields: Mapping[str, tuple[str, ...]], side: str) -> Event:
     event_id = event.get("event_id") if isinstance(event.get("event_id"), str) else None
     kind = event.get("type")
     if not isinstance(kind, str):
@@ -198,6 +254,11 @@ def check_event(event: Event, fields: Mapping[str, tuple[str, ...]], side: str) 
                 param=name,
                 event_id=event_id,
             )
+    _check_nested(event, event_id)
+    return event
+
+
+def _check_nested(event: Event, event_id: str | None) -> None:
     try:
         if event.get("item") is not None:
             check_item(event["item"])
@@ -206,7 +267,6 @@ def check_event(event: Event, fields: Mapping[str, tuple[str, ...]], side: str) 
     except ProtocolError as exc:
         exc.event_id = event_id
         raise
-    return event
 
 
 def _is_a(value: Any, expected: type) -> bool:
@@ -216,12 +276,12 @@ def _is_a(value: Any, expected: type) -> bool:
 
 def decode_client_event(data: str | bytes) -> Event:
     """Parse a client event (what a server receives); raise :class:`ProtocolError` if invalid."""
-    return _decode(data, CLIENT_EVENT_FIELDS, "client")
+    return _decode(data, CLIENT_EVENT_FIELDS, _CLIENT_SHAPES, "client")
 
 
 def decode_server_event(data: str | bytes) -> Event:
     """Parse a server event (what a client receives); raise :class:`ProtocolError` if invalid."""
-    return _decode(data, SERVER_EVENT_FIELDS, "server")
+    return _decode(data, SERVER_EVENT_FIELDS, _SERVER_SHAPES, "server")
 
 
 def encode(event: Mapping[str, Any]) -> str:

@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 
 from .events import Event, new_id
 
+GATE_EVENTS = frozenset({"response.created", "response.done", "error"})
+"""The server events :meth:`ResponseGate.on_server_event` reacts to (others may skip it)."""
+
 
 @dataclass
 class ResponseGate:

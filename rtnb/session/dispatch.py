@@ -1,8 +1,13 @@
 """Delivery of session events to handlers and async iterators.
 
-Events are queued and delivered in order by one background task, so a slow or failing handler
-never blocks the session's receive loop. Sync handlers are called, async handlers awaited; an
-exception in a handler is logged and delivery goes on.
+Events are delivered in order by one background task, so a slow or failing handler never blocks
+the session's receive loop. Sync handlers are called, async handlers awaited; an exception in a
+handler is logged and delivery goes on.
+
+Each consumer (the handler task, every ``stream()``) has an :class:`Inbox`: ``emit`` appends the
+event to the inboxes that want it, and a consumer that was idle is woken once; a woken consumer
+takes every event waiting before it sleeps again. So an event makes one hop from the session's
+reader to each consumer, and a burst of events costs one wake-up, not one queue round trip each.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import asyncio
 import contextlib
 import inspect
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar, overload
 
@@ -30,13 +36,41 @@ def check_event_name(name: str) -> None:
         )
 
 
+class Inbox:
+    """Events waiting for one consumer, in order; ``None`` ends the consumer."""
+
+    __slots__ = ("_waiter", "events")
+
+    def __init__(self) -> None:
+        self.events: deque[SessionEvent | None] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put(self, event: SessionEvent | None) -> None:
+        """Append ``event`` and wake the consumer if it is waiting."""
+        self.events.append(event)
+        waiter = self._waiter
+        if waiter is not None:
+            self._waiter = None
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def wait(self) -> None:
+        """Return once at least one event is waiting."""
+        while not self.events:
+            waiter = self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await waiter
+            finally:
+                self._waiter = None
+
+
 class EventDispatcher:
     """Handler registry, ordered delivery task and event streams of one session."""
 
     def __init__(self) -> None:
         self._handlers: dict[str, list[Handler]] = {name: [] for name in EVENT_NAMES}
-        self._queue: asyncio.Queue[SessionEvent | None] = asyncio.Queue()
-        self._streams: list[asyncio.Queue[SessionEvent | None]] = []
+        self._inbox = Inbox()  # for the handler task
+        self._streams: list[Inbox] = []
         self._task: asyncio.Task[None] | None = None
         self._ended = False
 
@@ -70,11 +104,11 @@ class EventDispatcher:
         return bool(self._handlers[name] or self._streams)
 
     def emit(self, event: SessionEvent) -> None:
-        """Queue ``event`` for its handlers and every open stream."""
+        """Hand ``event`` to its handlers and every open stream."""
         if self._handlers[event.type]:
-            self._queue.put_nowait(event)
+            self._inbox.put(event)
         for stream in self._streams:
-            stream.put_nowait(event)
+            stream.put(event)
 
     def start(self) -> None:
         """Start the delivery task on the running loop (once)."""
@@ -89,7 +123,7 @@ class EventDispatcher:
         task, self._task = self._task, None
         if task is None:
             return
-        self._queue.put_nowait(None)
+        self._inbox.put(None)
         if task is asyncio.current_task():
             return  # close() called from a handler: the task ends after this handler
         try:
@@ -104,7 +138,7 @@ class EventDispatcher:
         """End every iterator returned by :meth:`stream` (and any made later)."""
         self._ended = True
         for stream in self._streams:
-            stream.put_nowait(None)
+            stream.put(None)
         self._streams.clear()
 
     def resume_streams(self) -> None:
@@ -113,29 +147,41 @@ class EventDispatcher:
 
     def stream(self) -> AsyncIterator[SessionEvent]:
         """An iterator over every event emitted from now on, until :meth:`end_streams`."""
-        queue: asyncio.Queue[SessionEvent | None] = asyncio.Queue()
+        inbox = Inbox()
         if self._ended:
-            queue.put_nowait(None)
+            inbox.put(None)
         else:
-            self._streams.append(queue)
-        return self._drain(queue)
+            self._streams.append(inbox)
+        return self._drain(inbox)
 
-    async def _drain(
-        self, queue: asyncio.Queue[SessionEvent | None]
-    ) -> AsyncIterator[SessionEvent]:
+    async def _drain(self, inbox: Inbox) -> AsyncIterator[SessionEvent]:
+        events = inbox.events
         try:
-            while (event := await queue.get()) is not None:
+            while True:
+                if not events:
+                    await inbox.wait()
+                event = events.popleft()
+                if event is None:
+                    return
                 yield event
         finally:
             with contextlib.suppress(ValueError):
-                self._streams.remove(queue)
+                self._streams.remove(inbox)
 
     async def _run(self) -> None:
-        while (event := await self._queue.get()) is not None:
-            for handler in list(self._handlers[event.type]):
+        inbox = self._inbox
+        events = inbox.events
+        handlers = self._handlers
+        while True:
+            if not events:
+                await inbox.wait()
+            event = events.popleft()
+            if event is None:
+                return
+            for handler in tuple(handlers[event.type]):  # a handler may call off()
                 try:
                     result = handler(event)
-                    if inspect.isawaitable(result):
+                    if result is not None and inspect.isawaitable(result):
                         await result
                 except Exception:
                     log.exception("session %r handler %r failed", event.type, handler)

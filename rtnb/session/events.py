@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from rtnb.protocol.audio import AudioFormatError, decode_audio
+
 from .items import HistoryItem
 
 if TYPE_CHECKING:
@@ -31,13 +33,51 @@ class SessionEvent:
 
 @dataclass
 class AudioEvent(SessionEvent):
-    """A chunk of the model's audio (PCM16, 24 kHz mono), ready to be played."""
+    """A chunk of the model's audio (PCM16, 24 kHz mono), ready to be played.
+
+    The session keeps the wire's base64 text: ``data`` decodes it the first time it is read and
+    keeps the bytes, so audio nobody plays is never decoded and every reader shares one decode.
+    Reading ``data`` raises :class:`~rtnb.protocol.audio.AudioFormatError` if the server sent
+    characters that are not base64 (a wrong length is reported by the session as an ``error``
+    event instead, and such a delta gives no ``audio`` event).
+    """
 
     data: bytes
     item_id: str
     content_index: int
     response_id: str
     type: ClassVar[str] = "audio"
+
+    @classmethod
+    def from_base64(
+        cls, b64: str, item_id: str, content_index: int, response_id: str
+    ) -> AudioEvent:
+        """An event whose ``data`` is decoded from ``b64`` when first read."""
+        event = cls.__new__(cls)
+        event._pcm = None
+        event._b64 = b64
+        event.item_id, event.content_index, event.response_id = item_id, content_index, response_id
+        return event
+
+
+def _audio_data(event: AudioEvent) -> bytes:
+    pcm: bytes | None = event._pcm  # type: ignore[attr-defined]
+    if pcm is None:
+        try:
+            pcm = event._pcm = decode_audio(event._b64)  # type: ignore[attr-defined]
+        except AudioFormatError as exc:
+            raise AudioFormatError(f"'delta' of audio item {event.item_id!r}: {exc}") from exc
+        event._b64 = ""  # type: ignore[attr-defined]
+    return pcm
+
+
+def _set_audio_data(event: AudioEvent, data: bytes) -> None:
+    event._pcm, event._b64 = data, ""  # type: ignore[attr-defined]
+
+
+# ``data`` stays a dataclass field (in __init__, repr, ==, fields()) and becomes a property, so
+# the generated __init__ stores through the setter and every read goes through the lazy getter.
+AudioEvent.data = property(_audio_data, _set_audio_data, doc="The PCM16 bytes.")  # type: ignore[assignment]
 
 
 @dataclass

@@ -221,16 +221,18 @@ class OutputGuardrailRunner:
     @property
     def guardrails(self) -> list[OutputGuardrail]:
         """The current agent's guardrails, then the session's (each once)."""
-        agent_guardrails = getattr(self._host.agent, "output_guardrails", None) or ()
         unique: dict[int, OutputGuardrail] = {}
-        for guardrail in [*agent_guardrails, *self._session_guardrails]:
+        for guardrail in [*self._agent_guardrails(), *self._session_guardrails]:
             unique.setdefault(id(guardrail), guardrail)
         return list(unique.values())
 
+    def _agent_guardrails(self) -> Sequence[OutputGuardrail]:
+        return getattr(self._host.agent, "output_guardrails", None) or ()
+
     def on_text(self, response_id: str, item_id: str, text: str, *, final: bool) -> None:
         """Record output words of an item: a delta, or (``final``) the whole text."""
-        if not text or not self.guardrails:
-            return
+        if not text or not (self._session_guardrails or self._agent_guardrails()):
+            return  # the common case, once per delta: no guardrails to feed
         checks = self._responses.setdefault(response_id, _ResponseChecks())
         if checks.tripped:
             return

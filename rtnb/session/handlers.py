@@ -10,12 +10,13 @@ from collections.abc import Callable
 from typing import Any
 
 from rtnb.protocol import client_events as ce
-from rtnb.protocol.audio import AudioFormatError, decode_audio
+from rtnb.protocol.audio import AudioFormatError, decode_audio, decoded_size
 from rtnb.protocol.events import Event
-from rtnb.protocol.gate import ResponseGate
+from rtnb.protocol.gate import GATE_EVENTS, ResponseGate
 from rtnb.protocol.mcp import MCP_ITEM_TYPES
 
 from .agent import RealtimeAgent
+from .dispatch import EventDispatcher
 from .events import (
     AgentEndEvent,
     AgentStartEvent,
@@ -70,6 +71,7 @@ class ServerEventHandlers:
     """
 
     agent: RealtimeAgent
+    _events: EventDispatcher
     _history: History
     _gate: ResponseGate
     _playback: PlaybackTracker
@@ -92,25 +94,23 @@ class ServerEventHandlers:
         raise NotImplementedError  # see rtnb.session.mcp_session
 
     def _on_server_event(self, event: Event) -> None:
-        if self._wants("transport_event"):
-            self._emit(TransportEvent(event))
-        for ready in self._gate.on_server_event(event):
-            self._send(ready)
+        events = self._events  # per wire event: the dispatcher without the session's wrappers
+        if events.wants("transport_event"):
+            events.emit(TransportEvent(event))
         kind = event["type"]
-        if kind in _ITEM_EVENTS:
-            self._on_item(event)
-        elif kind in _TEXT_EVENTS:
-            self._on_text(event, *_TEXT_EVENTS[kind])
-        else:
-            handler = _HANDLERS.get(kind)
-            if handler is not None:
-                handler(self, event)
+        if kind in GATE_EVENTS:
+            for ready in self._gate.on_server_event(event):
+                self._send(ready)
+        handler = _HANDLERS.get(kind)
+        if handler is not None:
+            handler(self, event)
 
     # ----------------------------------------------------------------- history
 
     def _history_updated(self) -> None:
-        if self._wants("history_updated"):
-            self._emit(HistoryUpdatedEvent(self._history.snapshot()))
+        events = self._events
+        if events.wants("history_updated"):
+            events.emit(HistoryUpdatedEvent(self._history.snapshot()))
 
     def _history_added(self, item: HistoryItem) -> None:
         if self._wants("history_added"):
@@ -140,7 +140,8 @@ class ServerEventHandlers:
         if event["type"] == "response.output_item.done":
             self._call_from_item(item)
 
-    def _on_text(self, event: Event, field: str, part_type: ContentType, append: bool) -> None:
+    def _on_text(self, event: Event) -> None:
+        field, part_type, append = _TEXT_EVENTS[event["type"]]
         text = event.get(field) or ""
         if append and not text:
             return
@@ -208,16 +209,25 @@ class ServerEventHandlers:
         response_id = event["response_id"]
         if not self._playback.accepts(response_id):
             return  # late audio of an interrupted response
+        b64 = event["delta"]
         try:
-            pcm = decode_audio(event["delta"])
+            # The audio is decoded here only to be stored; else by whoever reads event.data.
+            pcm = decode_audio(b64) if self._history.store_audio else None
+            size = decoded_size(b64) if pcm is None else len(pcm)
         except AudioFormatError as exc:
             self._emit(ErrorEvent(exc))
             return
         item_id, content_index = event["item_id"], event["content_index"]
-        if self._playback.on_delta(item_id, content_index, response_id, len(pcm)):
+        if self._playback.on_delta(item_id, content_index, response_id, size):
             self._emit(AudioStartEvent(item_id, content_index, response_id))
-        self._history.append_audio(item_id, content_index, pcm)
-        self._emit(AudioEvent(pcm, item_id, content_index, response_id))
+        if pcm is not None:
+            self._history.append_audio(item_id, content_index, pcm)
+        events = self._events
+        if events.wants("audio"):
+            if pcm is None:
+                events.emit(AudioEvent.from_base64(b64, item_id, content_index, response_id))
+            else:
+                events.emit(AudioEvent(pcm, item_id, content_index, response_id))
 
     def _on_output_audio_stopped(self, event: Event) -> None:
         response_id = event["response_id"]
@@ -249,6 +259,8 @@ class ServerEventHandlers:
 
 
 _HANDLERS: dict[str, Callable[[Any, Event], None]] = {
+    **dict.fromkeys(_ITEM_EVENTS, ServerEventHandlers._on_item),
+    **dict.fromkeys(_TEXT_EVENTS, ServerEventHandlers._on_text),
     "session.updated": ServerEventHandlers._on_session_updated,
     "error": ServerEventHandlers._on_error,
     "conversation.item.deleted": ServerEventHandlers._on_item_deleted,

@@ -73,3 +73,17 @@ def test_widgets_rows_from_a_result() -> None:
     assert rows["kernel -> browser messages/s"].value == pytest.approx(20)
     assert rows["browser -> kernel messages/s"].value == pytest.approx(302 / 15)
     assert rows["audio played / sent"].value == pytest.approx(100)
+
+
+def test_a_short_live_run_produces_its_rows() -> None:
+    # A real server child and a real WebSocket, 2 s per system instead of 60.
+    from bench import live
+
+    rows = {row.metric: row for row in live.run(seconds=2.0)}
+    cpu = rows["kernel CPU per second of conversation"]
+    assert cpu.unit == "% of a core" and cpu.target == "< 2"
+    assert cpu.value is not None and cpu.value > 0
+    assert rows["session alone: CPU per second of conversation"].value > 0
+    assert rows["kernel -> browser comm messages/s"].value > 0  # the player sent audio
+    assert rows["browser -> kernel comm messages/s"].value > 0  # mic chunks and reports
+    assert "kernel CPU per second of conversation" in format_table(list(rows.values()))

@@ -13,6 +13,7 @@ from rtnb.protocol.audio import (
     bytes_for_ms,
     chunk,
     decode_audio,
+    decoded_size,
     duration_ms,
     encode_audio,
     resample,
@@ -54,6 +55,26 @@ def test_odd_length_is_rejected() -> None:
 def test_invalid_base64_is_rejected(text: str) -> None:
     with pytest.raises(AudioFormatError, match="base64"):
         decode_audio(text)
+
+
+@pytest.mark.parametrize("n_bytes", [0, 2, 4, 6, 8, 10, 480, 4802])
+def test_decoded_size_is_the_length_of_the_decoded_audio(n_bytes: int) -> None:
+    text = encode_audio((bytes(range(256)) * 20)[:n_bytes])
+    assert decoded_size(text) == len(decode_audio(text)) == n_bytes
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("AAA", "multiple of 4"),
+        ("AAAAé==", "multiple of 4"),
+        ("AAAAAAA=", "odd number"),
+        ("AA==", "odd"),
+    ],
+)
+def test_decoded_size_rejects_what_cannot_be_pcm16_base64(text: str, message: str) -> None:
+    with pytest.raises(AudioFormatError, match=message):
+        decoded_size(text)
 
 
 def test_audio_format_error_is_value_error() -> None:

@@ -116,6 +116,32 @@ def test_every_missing_server_field_is_named(kind: str, field: str) -> None:
 
 @pytest.mark.parametrize(
     ("kind", "field"),
+    [
+        (k, f)
+        for k, fields in sorted(SERVER_EVENT_FIELDS.items())
+        for f in fields
+        if f in FIELD_TYPES
+    ],
+)
+def test_a_wrong_type_in_an_event_of_the_usual_shape_is_named(kind: str, field: str) -> None:
+    # type, event_id and the required fields only: the shape decoding checks fastest
+    expected = FIELD_TYPES[field]
+    for bad in ("1" if expected is not str else 1, True, None):
+        event = _full_event(kind, SERVER_EVENT_FIELDS[kind]) | {field: bad}
+        with pytest.raises(ProtocolError) as info:
+            decode_server_event(encode(event))
+        assert (info.value.param, info.value.event_id) == (field, "event_1")
+
+
+def test_a_bad_item_in_an_event_of_the_usual_shape_is_named() -> None:
+    event = _full_event("conversation.item.added", ("item",)) | {"item": {"id": 5}}
+    with pytest.raises(ProtocolError) as info:
+        decode_server_event(encode(event))
+    assert (info.value.param, info.value.event_id) == ("item.id", "event_1")
+
+
+@pytest.mark.parametrize(
+    ("kind", "field"),
     [(k, f) for k, fields in sorted(CLIENT_EVENT_FIELDS.items()) for f in fields],
 )
 def test_every_missing_client_field_is_named(kind: str, field: str) -> None:

@@ -137,3 +137,22 @@ def test_reset_forgets_everything() -> None:
     assert not gate.busy and gate.held == 0 and gate.active_response_id is None
     request = create_response()
     assert gate.request(request) == [request]
+
+
+def test_only_gate_events_change_the_gate() -> None:
+    # The session skips on_server_event for other types: they must leave the gate alone.
+    from rtnb.protocol.events import SERVER_EVENT_FIELDS
+    from rtnb.protocol.gate import GATE_EVENTS
+
+    gate = ResponseGate()
+    first = gate.request({"type": "response.create"})
+    assert gate.request({"type": "response.create"}) == []  # held
+    before = (gate.active_response_id, gate.busy, gate.held)
+    for kind, fields in SERVER_EVENT_FIELDS.items():
+        if kind in GATE_EVENTS:
+            continue
+        event = {"type": kind, **dict.fromkeys(fields, "x")}
+        event["response"] = {"id": "resp_x"}
+        event["error"] = {"event_id": first[0]["event_id"]}
+        assert gate.on_server_event(event) == []
+        assert (gate.active_response_id, gate.busy, gate.held) == before

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rtnb import AudioEvent, RealtimeSession
+from rtnb import AudioEvent, RealtimeAgent, RealtimeSession
+from rtnb.protocol.audio import AudioFormatError
 from rtnb.testing import ScriptedTransport
 
 from . import wire as w
@@ -188,3 +189,61 @@ async def test_bad_audio_delta_is_an_error_not_a_crash(
     transport.push(w.audio_delta("r1", "a1", w.pcm_ms(10)))
     await recorder.wait_for("audio")
     assert len(recorder.of("error")) == 1
+
+
+async def test_audio_is_decoded_once_by_whoever_reads_it(
+    session: RealtimeSession, transport: ScriptedTransport
+) -> None:
+    recorder = Recorder(session, "audio")
+    chunk = w.pcm_ms(20)
+    transport.push(w.response_created("r1"))
+    transport.push(w.audio_delta("r1", "a1", chunk))
+    event = await recorder.wait_for("audio")
+    assert event.data == chunk
+    assert event.data is event.data  # the second reader gets the same bytes
+
+
+async def test_audio_with_foreign_characters_fails_where_it_is_read(
+    session: RealtimeSession, transport: ScriptedTransport
+) -> None:
+    # The length is base64-like, so the session counts it; the characters are checked on read.
+    recorder = Recorder(session, "audio", "error")
+    bad = w.audio_delta("r1", "a1", b"")
+    bad["delta"] = "ab$dAAAA"
+    transport.push(w.response_created("r1"))
+    transport.push(bad)
+    event = await recorder.wait_for("audio")
+    with pytest.raises(AudioFormatError, match=r"'delta' of audio item 'a1'.*base64"):
+        _ = event.data
+    assert recorder.of("error") == []
+
+
+async def test_audio_nobody_listens_to_still_counts_for_truncation(
+    session: RealtimeSession, transport: ScriptedTransport
+) -> None:
+    transport.push(w.response_created("r1"))
+    for ms in (200, 100, 30):
+        transport.push(w.audio_delta("r1", "a1", w.pcm_ms(ms)))
+    transport.push(w.speech_started("u2"))
+    truncate = await transport.wait_for_sent("conversation.item.truncate")
+    assert truncate["audio_end_ms"] == 330
+
+
+async def test_stored_audio_is_checked_when_it_arrives() -> None:
+    transport = ScriptedTransport()
+    session = RealtimeSession(
+        RealtimeAgent(name="a"), transport=transport, history_store_audio=True
+    )
+    recorder = Recorder(session, "audio", "error")
+    await session.connect()
+    bad = w.audio_delta("r1", "a1", b"")
+    bad["delta"] = "ab$dAAAA"
+    chunk = w.pcm_ms(10)
+    transport.push(w.response_created("r1"))
+    transport.push(bad)
+    transport.push(w.audio_delta("r1", "a1", chunk))
+    event = await recorder.wait_for("audio")
+    assert event.data == chunk
+    assert len(recorder.of("audio")) == 1
+    assert isinstance(recorder.of("error")[0].error, AudioFormatError)
+    await session.close()
