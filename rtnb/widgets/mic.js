@@ -65,6 +65,9 @@ class Capture {
     this.stream = null;
     this.peak = 0;
     this.sent = 0;
+    this.loudMs = 0;
+    this.quietMs = 0;
+    this.bargedIn = false;
     this.views = new Set();
   }
 
@@ -109,6 +112,7 @@ class Capture {
   onChunk({ pcm, peak }) {
     this.peak = peak;
     if (!this.model.get("muted")) {
+      this.detectBargeIn(peak);
       const msg = { type: "audio" };
       if (this.model.get("bench")) msg.t = performance.timeOrigin + performance.now(); // epoch ms
       this.model.send(msg, undefined, [pcm]);
@@ -117,8 +121,28 @@ class Capture {
     this.redraw();
   }
 
+  // The user speaks over the answer: tell the player (in this page) at once, once per utterance.
+  detectBargeIn(peak) {
+    const player = this.model.get("barge_in_player");
+    if (!player) return;
+    const ms = this.model.get("chunk_ms");
+    const loud = peak > 0 && 20 * Math.log10(peak) >= this.model.get("barge_in_db");
+    this.loudMs = loud ? this.loudMs + ms : 0;
+    this.quietMs = loud ? 0 : this.quietMs + ms;
+    if (this.quietMs >= 400) this.bargedIn = false;
+    if (!this.bargedIn && this.loudMs >= this.model.get("barge_in_ms")) {
+      this.bargedIn = true;
+      window.dispatchEvent(new CustomEvent("rtnb-barge-in", { detail: { player } }));
+    }
+  }
+
   redraw() {
-    this.views.forEach((draw) => draw());
+    // At most once per animation frame: 50 chunks a second must not mean 50 layouts.
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = null;
+      this.views.forEach((draw) => draw());
+    });
   }
 }
 
