@@ -95,8 +95,11 @@ class RtnbPlayback extends AudioWorkletProcessor {
       this.stopping = { by: msg.by || "kernel" };
     } else if (msg.type === "pause") {
       if (this.playing) this.stopping = { by: "pause" };
-    } else if (msg.type === "resume") {
+    } else if (msg.type === "resume" && this.paused) {
+      // Play on at once; the audio that piled up meanwhile becomes the new reference.
       this.paused = false;
+      const s = this.stream;
+      if (s) s.minD = currentFrame + this.queued - s.received - this.target;
     }
   }
   report() {
