@@ -309,6 +309,10 @@ class Playback {
       },
     });
     this.node.port.onmessage = ({ data }) => this.onWorklet(data);
+    this.node.onprocessorerror = () => {
+      model.set("error", "the playback worklet failed");
+      model.save_changes();
+    };
     this.node.connect(this.ctx.destination);
     this.pending.splice(0).forEach(([msg, transfer]) => this.node.port.postMessage(msg, transfer));
     this.resume();
