@@ -482,7 +482,7 @@ function render({ model, el }) {
     const error = model.get("error");
     const played = Math.round(playback.playedMs);
     const buffer = playback.ctx
-      ? ` · buffer ${Math.round(playback.levelMs)}/${Math.round(playback.targetMs)} ms`
+      ? ` · buffer ${Math.round(playback.levelMs)} ms (target ${Math.round(playback.targetMs)})`
       : "";
     const underruns = model.get("underruns");
     status.textContent =
