@@ -121,7 +121,9 @@ class Console(ipywidgets.VBox):
     async def _interrupt(self) -> None:
         # The page stopped the player on the click already (its stop_class); this clear waits for
         # its last played-ms report, so the session truncates where the user stopped hearing.
-        await self.player.stop()
+        # A page that plays (it reported positions) is waited for longer: on a busy machine its
+        # last report can take a second, and the truncation must not be shorter than the truth.
+        await self.player.stop(timeout=2.0 if self.player.positions else 0.5)
         if self.session.connected:
             self.session.interrupt()
 

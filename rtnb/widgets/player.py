@@ -40,6 +40,9 @@ class Player(anywidget.AnyWidget):
     _esm = Path(__file__).with_name("player.js")
     _css = Path(__file__).with_name("widgets.css")
     _uid = traitlets.Unicode().tag(sync=True)
+    _worklet = traitlets.Unicode(Path(__file__).with_name("player_worklet.js").read_text()).tag(
+        sync=True
+    )
     prebuffer_ms = traitlets.Int(100, help="Audio queued before playback starts").tag(sync=True)
     report_ms = traitlets.Int(50, help="How often the browser reports the position").tag(sync=True)
     error = traitlets.Unicode("", help="The browser's last audio error").tag(sync=True)
@@ -78,8 +81,9 @@ class Player(anywidget.AnyWidget):
         self.buffer_log: list[dict[str, Any]] = []
         """One row per report: time, item, played ms, buffer level and target (ms)."""
         self.underrun_log: list[dict[str, Any]] = []
-        """One row per underrun: item, played_ms (where), target_ms and slack_ms (the buffer's
-        target and real slack then), late_ms (how late the audio that ended it was)."""
+        """One row per underrun: item, played_ms (where), target_ms, slack_ms and peak_ms (the
+        buffer's target, real slack and learned peak lateness then), late_ms (how late the audio
+        that ended it was)."""
         self.latencies: list[float] = []
         """With ``bench``: kernel send -> first sample played in the page, ms per message."""
         self.stops: list[dict[str, Any]] = []
@@ -204,8 +208,8 @@ class Player(anywidget.AnyWidget):
             page_ms, ack_ms = (float(t) if _number(t) else None for t in times)
             self._bridge.call(self._on_stopped, str(content.get("by")), page_ms, ack_ms)
         elif kind == "underrun":
-            row = {k: content.get(k) for k in ("item", "played_ms", "target_ms", "late_ms")}
-            row["slack_ms"] = content.get("slack_ms")
+            keys = ("item", "played_ms", "target_ms", "slack_ms", "peak_ms", "late_ms")
+            row = {k: content.get(k) for k in keys}
             self._bridge.call(self.underrun_log.append, row)
         elif kind == "latency":
             values = content.get("ms")

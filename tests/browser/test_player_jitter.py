@@ -1,9 +1,8 @@
 """The player's jitter buffer in JupyterLab and chromium: audio streamed at real time by the kernel,
 delayed in the page by a random 0-250 ms per message (in order, like a network), plays through:
 every millisecond sent is played, and after the first underrun (which teaches the buffer) audio
-runs out only when it comes later than the target the buffer had learned (on this shared 2-core
-machine a loaded kernel can stall longer than any buffer; on a quiet one there is no such
-underrun)."""
+runs out only when it comes later than any audio before it (on a shared 2-core machine a loaded
+kernel can stall longer than any buffer; on a quiet one there is no such underrun)."""
 
 from __future__ import annotations
 
@@ -116,12 +115,13 @@ def test_jittered_audio_plays_through_after_one_adaptation(tmp_path: Path) -> No
     assert "error" not in result, result
     # Every millisecond sent was played (the jitter buffer never drops audio) ...
     assert result["played_ms"] == pytest.approx(result["sent_ms"], abs=0.05)
-    # ... and after the first underrun, none that audio within the learned target would have
-    # caused: each later one came later than the buffer's target then (minus half its margin).
+    # ... and after the first underrun, none that the buffer could have avoided: each later one
+    # was ended by audio later than the peak lateness the buffer had learned (a fixed buffer runs
+    # dry again at the same lateness; this one only at a new record).
     _first, *later = result["underrun_log"] or [None]
     assert result["underruns"] == len(result["underrun_log"])
     for row in later:
-        assert row["late_ms"] > row["target_ms"] - 20, row
+        assert row["late_ms"] > row["peak_ms"], row
     # The target followed the injected jitter, above the 100 ms pre-buffer it started from.
     assert result["max_target_ms"] > result["first_target_ms"]
     assert result["max_target_ms"] >= 0.6 * JITTER_MS

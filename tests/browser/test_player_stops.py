@@ -68,14 +68,18 @@ async def until(condition, timeout, what):
             raise TimeoutError(what)
         await asyncio.sleep(0.02)
 
+done = set()  # responses the "server" stopped streaming (cut)
+
 async def speak(response_id, item_id, seconds):
-    # A response streaming `seconds` of audio at real time in 100 ms deltas, to the end even
-    # when interrupted (late audio, as a real server sends before it sees the cancel).
+    # A response streaming `seconds` of audio at real time in 100 ms deltas, to the end unless
+    # it is in `done` (late audio keeps coming meanwhile, as from a real server).
     transport.push(event("response.created", response=response(response_id, "in_progress")))
     loop = asyncio.get_running_loop()
     start = loop.time()
     for i in range(seconds * 10):
         await asyncio.sleep(max(0.0, start + i * 0.1 - loop.time()))
+        if response_id in done:
+            return
         transport.push(event("response.output_audio.delta", response_id=response_id,
                              item_id=item_id, output_index=0, content_index=0,
                              delta=encode_audio(tone(100))))
@@ -105,19 +109,23 @@ asyncio.ensure_future(scenario()).add_done_callback(report)
 
 BARGE_IN = """
 async def scenario():
-    # The first answer: the user speaks over it; the "server" confirms (speech_started).
-    first = asyncio.ensure_future(speak("resp_1", "item_1", 4))
+    # The first answer: the user speaks over it; the "server" confirms (speech_started) and stops.
+    first = asyncio.ensure_future(speak("resp_1", "item_1", 15))
     await until(lambda: ui.player.stops, 60, "a barge-in in the page")
     transport.push(event("input_audio_buffer.speech_started", item_id="user_1",
                          audio_start_ms=1000))
     truncate = await transport.wait_for_sent("conversation.item.truncate", timeout=30)
     position_at_cut = ui.player.positions.get("item_1")
+    await asyncio.sleep(0.5)  # late audio of item_1 still arrives meanwhile
+    done.add("resp_1")
     await first
+    transport.push(event("response.done", response=response("resp_1", "cancelled")))
     # The second answer: a barge-in the server does not confirm (no speech_started).
-    await speak("resp_2", "item_2", 8)
-    await until(lambda: len(ui.player.stops) >= 2, 30, "a second barge-in")
+    second = asyncio.ensure_future(speak("resp_2", "item_2", 15))
+    await until(lambda: len(ui.player.stops) >= 2, 60, "a second barge-in")
+    await second
     sent = ui.player.sent["item_2"]
-    await until(lambda: ui.player.positions.get("item_2", 0) >= sent - 0.01, 30, "item_2 played")
+    await until(lambda: ui.player.positions.get("item_2", 0) >= sent - 0.01, 60, "item_2 played")
     return {"truncate_ms": truncate["audio_end_ms"], "truncated": truncate["item_id"],
             "position_at_cut": position_at_cut, "positions": ui.player.positions,
             "sent": ui.player.sent, "stops": ui.player.stops, "cuts": cuts,
@@ -197,7 +205,8 @@ def test_barge_in_pauses_in_the_page_and_resumes_when_not_confirmed(tmp_path: Pa
     quiet = np.zeros(SAMPLE_RATE * 2, dtype=np.int16)  # 2 s
     wav = tmp_path / "barge_in.wav"
     write_mic_wav(wav, np.concatenate([quiet, speech, quiet, quiet, speech, quiet, quiet]))
-    # item_1 plays when the first words come, item_2 (after it) when the second come.
+    # item_1 (15 s) plays when the first words come; item_2 (15 s, started after the cut) when
+    # the second come, 4 s later.
 
     def act(page: Any) -> None:
         played_past(page, "item_1", 200)
