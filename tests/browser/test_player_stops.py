@@ -28,7 +28,7 @@ from .lab import (
     write_notebook,
 )
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(420)]
 
 SERVER = (
     RESULT_WIDGET
@@ -156,7 +156,7 @@ def run(tmp_path: Path, wav: Path, scenario: str, act: Any) -> tuple[dict[str, A
             page.wait_for_selector('.rtnb-status[data-status="connected"]', timeout=60_000)
             page.evaluate(RUN_CELL, 1)
             acted = act(page)
-            result = wait_for_result(page, 120_000)
+            result = wait_for_result(page, 240_000)
             acted = (acted, page.evaluate(ITEM_MS))
         except Exception:
             print("cell outputs:", [page.evaluate(CELL_OUTPUT, i) for i in range(2)])
