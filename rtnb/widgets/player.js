@@ -55,7 +55,7 @@ class Playback {
     this.lastItem = "";
     this.levelMs = 0;
     this.targetMs = 0;
-    this.playing = false;
+    this.active = false; // the worklet plays, or holds audio to play
     this.stopAsked = null; // page time of a stop asked in the page
     this.views = new Set();
     this.jitter = new Jitter((msg, transfer) => this.post(msg, transfer));
@@ -131,7 +131,7 @@ class Playback {
   stop(by, at = performance.now()) {
     // `at`: when the user acted (an event's timeStamp), so a busy main thread counts too.
     if (!this.node) return;
-    if (by === "barge_in" && !this.playing) return;
+    if (by === "barge_in" && !this.active) return; // nothing to talk over
     this.stopAsked = [at, this.ctx.currentTime - Math.max(0, performance.now() - at) / 1000];
     if (by !== "barge_in") this.jitter.drop();
     this.node.port.postMessage(by === "barge_in" ? { type: "pause" } : { type: "stop", by });
@@ -153,7 +153,7 @@ class Playback {
         });
       }
       this.stopAsked = null;
-      this.playing = false;
+      this.active = false;
       this.redraw();
     } else if (data.underrun) {
       this.model.send({ type: "underrun", ...data.underrun });
@@ -163,7 +163,7 @@ class Playback {
     } else if (data.status) {
       this.levelMs = data.level;
       this.targetMs = data.target;
-      this.playing = data.playing;
+      this.active = data.active;
       if (data.stamps.length) this.stamped(data.stamps);
       if (this.dirty) {
         this.dirty = false;

@@ -80,7 +80,7 @@ class RtnbPlayback extends AudioWorkletProcessor {
     } else if (msg.type === "clear" || msg.type === "stop") {
       this.stopping = { by: msg.by || "kernel" };
     } else if (msg.type === "pause") {
-      if (this.playing) this.stopping = { by: "pause" };
+      if ((this.playing || this.queued) && !this.paused) this.stopping = { by: "pause" };
     } else if (msg.type === "resume" && this.paused) {
       // Play on at once; the audio that piled up meanwhile becomes the new reference.
       this.paused = false;
@@ -97,7 +97,7 @@ class RtnbPlayback extends AudioWorkletProcessor {
       status: true,
       level: (this.queued * 1000) / sampleRate,
       target: (this.target * 1000) / sampleRate,
-      playing: this.playing,
+      active: this.playing || this.queued > 0,
       stamps: this.stamps.splice(0),
     });
     this.sinceReport = 0;
