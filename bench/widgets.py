@@ -227,21 +227,21 @@ async def measure():
     player.end()
     await until(lambda: player.positions.get("warmup", 0) >= 199, 30, "player warm-up")
 
-    first = len(loop_times)
-    strict = await stream("stream", SECONDS, 20, 0.0)
-    last = len(loop_times)
-    lead = await stream("lead", LEAD_SECONDS, 100, 0.25)
-
-    # The jitter-buffer scenarios first (issue 16); a phase that fails (a machine so loaded that
-    # the kernel falls behind its messages) leaves its error instead of the whole result.
+    # The jitter-buffer scenarios first (issue 16). A phase that fails (on a machine so loaded
+    # that the kernel falls behind its messages) leaves its error instead of the whole result.
     scenarios = {{}}
     for name, jitter, loaded in SCENARIOS:
         try:
             scenarios[name] = await scenario(name, jitter, loaded)
         except Exception as exc:
             scenarios[name] = {{"error": repr(exc)}}
+    first = last = len(loop_times)
+    strict = lead = None
     clears = []
     try:
+        strict = await stream("stream", SECONDS, 20, 0.0)
+        last = len(loop_times)
+        lead = await stream("lead", LEAD_SECONDS, 100, 0.25)
         for k in range(CLEARS):
             item = f"clear{{k}}"
             player.play(tone(1000), item)
@@ -250,7 +250,7 @@ async def measure():
             await player.stop(timeout=5)
             clears.append(time.time() - began)
     except Exception as exc:
-        scenarios["clears"] = {{"error": repr(exc)}}
+        scenarios["older rows"] = {{"error": repr(exc)}}
     mic.stop()
     result = {{
         "scenarios": scenarios,
@@ -380,13 +380,17 @@ def _underruns(stream: dict[str, Any], how: str) -> tuple[float, str]:
 
 def rows(result: dict[str, Any], plan: dict[str, int]) -> list[Row]:
     """The table rows of a :func:`drive` result."""
+    scenarios = result.get("scenarios", {})
+    if result["strict"] is None or result["lead"] is None or not result["stamps"]:
+        why = scenarios.get("older rows", {}).get("error", "no stream")
+        base = not_measured(why, plan)[: len(METRICS)]
+        return base + scenario_rows(scenarios)
     to_kernel = [(kernel - page) * 1000 for page, kernel in result["stamps"]]
     to_loop = [
         (loop - page) * 1000
         for (page, _), loop in zip(result["stamps"], result["loop_times"], strict=False)
     ]
     strict, lead = result["strict"], result["lead"]
-    scenarios = result.get("scenarios", {})
     clears = [c * 1000 for c in result["clears"]]
     lateness = [late * 1000 for late in strict["lateness"]]
     chunks = len(result["stamps"])
@@ -405,7 +409,7 @@ def rows(result: dict[str, Any], plan: dict[str, int]) -> list[Row]:
         (
             median(clears),
             f"median of {len(clears)}: clear -> browser's cleared ack on the loop"
-            + (f"; {result['scenarios']['clears']['error']}" if "clears" in scenarios else ""),
+            + (f"; {scenarios['older rows']['error']}" if "older rows" in scenarios else ""),
         ),
         (p95(clears), "round trip kernel -> worklet -> kernel"),
         (
