@@ -352,7 +352,7 @@ def drive(plan: dict[str, int], tmp: Path) -> dict[str, Any]:
             page.locator(".rtnb-mic-toggle").wait_for(timeout=60_000)
             page.locator(".rtnb-mic-toggle").click()
             offsets = []
-            deadline = time.monotonic() + seconds + 120
+            deadline = time.monotonic() + 2 * seconds + 300  # phases wait up to 60 s each
             while not out.exists():
                 if time.monotonic() > deadline:
                     raise TimeoutError("no result from the kernel")
