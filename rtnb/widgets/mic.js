@@ -127,8 +127,9 @@ class Capture {
     if (!player) return;
     const ms = this.model.get("chunk_ms");
     const loud = peak > 0 && 20 * Math.log10(peak) >= this.model.get("barge_in_db");
-    this.loudMs = loud ? this.loudMs + ms : 0;
+    // Speech has short dips between syllables: loud time adds up until 100 ms of quiet.
     this.quietMs = loud ? 0 : this.quietMs + ms;
+    this.loudMs = loud ? this.loudMs + ms : this.quietMs >= 100 ? 0 : this.loudMs;
     if (this.quietMs >= 400) this.bargedIn = false;
     if (!this.bargedIn && this.loudMs >= this.model.get("barge_in_ms")) {
       this.bargedIn = true;
