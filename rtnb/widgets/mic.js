@@ -67,7 +67,6 @@ class Capture {
     this.sent = 0;
     this.loudMs = 0;
     this.quietMs = 0;
-    this.bargedIn = false;
     this.views = new Set();
   }
 
@@ -127,12 +126,13 @@ class Capture {
     if (!player) return;
     const ms = this.model.get("chunk_ms");
     const loud = peak > 0 && 20 * Math.log10(peak) >= this.model.get("barge_in_db");
-    // Speech has short dips between syllables: loud time adds up until 100 ms of quiet.
+    // Speech has short dips between syllables: loud time adds up until 100 ms of quiet; each
+    // loud run that lasts barge_in_ms fires once (the player ignores it when it plays nothing).
     this.quietMs = loud ? 0 : this.quietMs + ms;
+    const before = this.loudMs;
     this.loudMs = loud ? this.loudMs + ms : this.quietMs >= 100 ? 0 : this.loudMs;
-    if (this.quietMs >= 400) this.bargedIn = false;
-    if (!this.bargedIn && this.loudMs >= this.model.get("barge_in_ms")) {
-      this.bargedIn = true;
+    const limit = this.model.get("barge_in_ms");
+    if (before < limit && this.loudMs >= limit) {
       window.dispatchEvent(new CustomEvent("rtnb-barge-in", { detail: { player } }));
     }
   }

@@ -50,10 +50,10 @@ class Mic(anywidget.AnyWidget):
     barge_in_player = traitlets.Unicode(
         "", help="The `_uid` of a Player the page pauses as soon as the user speaks (barge-in)"
     ).tag(sync=True)
-    barge_in_db = traitlets.Float(-35.0, help="Chunk peak (dBFS) that counts as speech").tag(
+    barge_in_db = traitlets.Float(-40.0, help="Chunk peak (dBFS) that counts as speech").tag(
         sync=True
     )
-    barge_in_ms = traitlets.Int(160, help="Speech this long pauses the player").tag(sync=True)
+    barge_in_ms = traitlets.Int(120, help="Speech this long pauses the player").tag(sync=True)
     bench = traitlets.Bool(
         False, help="Stamp each chunk with the page's clock, kept in `stamps` (python -m bench)"
     ).tag(sync=True)
