@@ -76,6 +76,9 @@ class Console(ipywidgets.VBox):
         for name in ("connect", "disconnect", "send", "interrupt"):
             getattr(self, f"{name}_button").add_class(f"rtnb-{name}")
         self.text.add_class("rtnb-text")
+        # Stops where the user acts happen in the page first (see Player).
+        self.interrupt_button.add_class(self.player.stop_class)
+        self.mic.barge_in_player = self.player._uid
 
         self.connect_button.on_click(lambda _: self._bridge.spawn(self._connect, "rtnb-connect"))
         self.disconnect_button.on_click(
@@ -116,8 +119,11 @@ class Console(ipywidgets.VBox):
             self.text.value = ""
 
     async def _interrupt(self) -> None:
-        # Stop the player first: the session then truncates at the position it really reached.
-        await self.player.stop()
+        # The page stopped the player on the click already (its stop_class); this clear waits for
+        # its last played-ms report, so the session truncates where the user stopped hearing.
+        # A page that plays (it reported positions) is waited for longer: on a busy machine its
+        # last report can take a second, and the truncation must not be shorter than the truth.
+        await self.player.stop(timeout=2.0 if self.player.positions else 0.5)
         if self.session.connected:
             self.session.interrupt()
 

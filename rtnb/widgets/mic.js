@@ -65,6 +65,8 @@ class Capture {
     this.stream = null;
     this.peak = 0;
     this.sent = 0;
+    this.loudMs = 0;
+    this.quietMs = 0;
     this.views = new Set();
   }
 
@@ -109,6 +111,7 @@ class Capture {
   onChunk({ pcm, peak }) {
     this.peak = peak;
     if (!this.model.get("muted")) {
+      this.detectBargeIn(peak);
       const msg = { type: "audio" };
       if (this.model.get("bench")) msg.t = performance.timeOrigin + performance.now(); // epoch ms
       this.model.send(msg, undefined, [pcm]);
@@ -117,8 +120,30 @@ class Capture {
     this.redraw();
   }
 
+  // The user speaks over the answer: tell the player (in this page) at once, once per utterance.
+  detectBargeIn(peak) {
+    const player = this.model.get("barge_in_player");
+    if (!player) return;
+    const ms = this.model.get("chunk_ms");
+    const loud = peak > 0 && 20 * Math.log10(peak) >= this.model.get("barge_in_db");
+    // Speech has short dips between syllables: loud time adds up until 100 ms of quiet; each
+    // loud run that lasts barge_in_ms fires once (the player ignores it when it plays nothing).
+    this.quietMs = loud ? 0 : this.quietMs + ms;
+    const before = this.loudMs;
+    this.loudMs = loud ? this.loudMs + ms : this.quietMs >= 100 ? 0 : this.loudMs;
+    const limit = this.model.get("barge_in_ms");
+    if (before < limit && this.loudMs >= limit) {
+      window.dispatchEvent(new CustomEvent("rtnb-barge-in", { detail: { player } }));
+    }
+  }
+
   redraw() {
-    this.views.forEach((draw) => draw());
+    // At most once per animation frame: 50 chunks a second must not mean 50 layouts.
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = null;
+      this.views.forEach((draw) => draw());
+    });
   }
 }
 

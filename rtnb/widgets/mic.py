@@ -29,7 +29,9 @@ class Mic(anywidget.AnyWidget):
     """Captures the browser microphone and forwards it to ``session.send_audio``.
 
     ``muted`` pauses the capture in the browser (nothing is sent) and calls ``session.mute``
-    when the session supports it. ``on_audio`` callbacks see every chunk forwarded.
+    when the session supports it. ``on_audio`` callbacks see every chunk forwarded. With
+    ``barge_in_player`` set (the console does), the page pauses that player as soon as the
+    capture is louder than ``barge_in_db`` for ``barge_in_ms``, before the kernel hears of it.
     """
 
     _esm = Path(__file__).with_name("mic.js")
@@ -45,6 +47,13 @@ class Mic(anywidget.AnyWidget):
     )
     constraints = traitlets.Dict(DEFAULT_CONSTRAINTS).tag(sync=True)
     error = traitlets.Unicode("", help="The browser's last capture error").tag(sync=True)
+    barge_in_player = traitlets.Unicode(
+        "", help="The `_uid` of a Player the page pauses as soon as the user speaks (barge-in)"
+    ).tag(sync=True)
+    barge_in_db = traitlets.Float(-40.0, help="Chunk peak (dBFS) that counts as speech").tag(
+        sync=True
+    )
+    barge_in_ms = traitlets.Int(120, help="Speech this long pauses the player").tag(sync=True)
     bench = traitlets.Bool(
         False, help="Stamp each chunk with the page's clock, kept in `stamps` (python -m bench)"
     ).tag(sync=True)

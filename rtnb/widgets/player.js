@@ -1,89 +1,48 @@
-// rtnb player: streamed PCM16 24 kHz mono played gaplessly by an AudioWorklet queue.
-// Messages from the kernel: {type: "audio", item} + one PCM16 buffer; {type: "end"} (no more
-// audio for now: play what is queued); {type: "clear"} (stop at once, drop the queue).
-// To the kernel: {type: "played", item, ms}: how much of an item was really played;
-// {type: "cleared"} once a clear took effect (after its last "played" reports). The `underruns`
-// trait counts the times the queue ran dry while playing before an "end" (audio came too late).
-const RATE = 24000;
+// rtnb player: streamed PCM16 24 kHz mono played by an AudioWorklet behind an adaptive jitter buffer.
+// From the kernel: {type: "audio", item, t?} + one PCM16 buffer; {type: "end"} (no more audio for
+// now: play what is queued); {type: "clear"} (stop at once, drop the queue); {type: "resume"} (a
+// barge-in pause was not confirmed: play on); {type: "act_stop"} (benchmark: act as a user stop).
+// To the kernel: {type: "played", item, ms, level_ms, target_ms}: how much of an item was really
+// played, the buffer level and its target; {type: "cleared"} once a clear took effect (after its
+// last "played" reports); {type: "stopped", by, page_ms, ack_ms} when the page stopped playback
+// itself: page_ms from the act to silence in the rendered audio, ack_ms until the page heard (a
+// click on an element of class `rtnb-stop-<uid>`, or a barge-in from a Mic); {type: "underrun",
+// item, played_ms, target_ms, slack_ms, peak_ms, late_ms} when audio came again after running dry (how late
+// it was against the target); {type: "latency", ms: [...]} (with `bench`): kernel send -> first
+// sample of each message played.
+const RATE = 24000; // the worklet is player_worklet.js (the `_worklet` trait)
 
-// Runs in the AudioWorkletGlobalScope. Starts after `prebuffer` samples are queued (or on "end"),
-// counts the samples played per item and reports them every `reportEvery` samples and on clear.
-const WORKLET = `
-class RtnbPlayback extends AudioWorkletProcessor {
-  constructor(options) {
-    super();
-    const { prebufferMs, reportMs } = options.processorOptions;
-    this.prebuffer = Math.round((sampleRate * prebufferMs) / 1000);
-    this.reportEvery = Math.round((sampleRate * reportMs) / 1000);
+// Delays messages by a random 0-N ms without reordering them (a test and benchmark option).
+class Jitter {
+  constructor(deliver) {
+    this.deliver = deliver;
     this.queue = [];
-    this.head = 0;
-    this.queued = 0;
-    this.playing = false;
-    this.flush = false;
-    this.played = new Map();
-    this.dirty = new Set();
-    this.sinceReport = 0;
-    this.underruns = 0;
-    this.port.onmessage = ({ data }) => this.onMessage(data);
+    this.last = 0;
+    this.timer = null;
   }
-  onMessage(msg) {
-    if (msg.type === "audio") {
-      const pcm = new Int16Array(msg.pcm);
-      const samples = new Float32Array(pcm.length);
-      for (let i = 0; i < pcm.length; i++) samples[i] = pcm[i] / 32768;
-      this.queue.push({ item: msg.item, samples });
-      this.queued += samples.length;
-    } else if (msg.type === "end") {
-      this.flush = true;
-    } else if (msg.type === "clear") {
-      this.queue = [];
-      this.head = this.queued = 0;
-      this.playing = this.flush = false;
-      this.report();
-      this.port.postMessage({ cleared: true });
-    }
+  push(ms, msg, transfer) {
+    if (ms <= 0 && !this.queue.length) return this.deliver(msg, transfer);
+    const due = Math.max(performance.now() + Math.random() * ms, this.last);
+    this.last = due;
+    this.queue.push([due, msg, transfer]);
+    if (this.queue.length === 1) this.arm();
   }
-  report() {
-    for (const item of this.dirty) {
-      this.port.postMessage({ item, ms: (this.played.get(item) * 1000) / sampleRate });
-    }
-    this.dirty.clear();
-    this.sinceReport = 0;
+  arm() {
+    clearTimeout(this.timer);
+    if (this.queue.length) this.timer = setTimeout(() => this.fire(), this.queue[0][0] - performance.now());
   }
-  process(_inputs, outputs) {
-    const out = outputs[0][0];
-    let i = 0;
-    if (!this.playing && this.queued > 0 && (this.queued >= this.prebuffer || this.flush)) {
-      this.playing = true;
+  fire() {
+    while (this.queue.length && this.queue[0][0] <= performance.now() + 1) {
+      const [, msg, transfer] = this.queue.shift();
+      this.deliver(msg, transfer);
     }
-    while (this.playing && i < out.length && this.queue.length) {
-      const chunk = this.queue[0];
-      const n = Math.min(out.length - i, chunk.samples.length - this.head);
-      out.set(chunk.samples.subarray(this.head, this.head + n), i);
-      i += n;
-      this.head += n;
-      this.queued -= n;
-      this.played.set(chunk.item, (this.played.get(chunk.item) || 0) + n);
-      this.dirty.add(chunk.item);
-      if (this.head === chunk.samples.length) {
-        this.queue.shift();
-        this.head = 0;
-      }
-    }
-    out.fill(0, i);
-    for (let c = 1; c < outputs[0].length; c++) outputs[0][c].set(out);
-    if (this.playing && !this.queue.length) {
-      if (!this.flush) this.port.postMessage({ underruns: ++this.underruns });
-      this.playing = this.flush = false; // drained: pre-buffer again before the next audio
-      this.report();
-    }
-    this.sinceReport += out.length;
-    if (this.dirty.size && this.sinceReport >= this.reportEvery) this.report();
-    return true;
+    this.arm();
+  }
+  drop() {
+    this.queue = this.queue.filter(([, msg]) => msg.type !== "audio");
+    this.arm();
   }
 }
-registerProcessor("rtnb-playback", RtnbPlayback);
-`;
 
 class Playback {
   constructor(model) {
@@ -94,25 +53,41 @@ class Playback {
     this.playedMs = 0;
     this.positions = new Map();
     this.lastItem = "";
+    this.levelMs = 0;
+    this.targetMs = 0;
+    this.active = false; // the worklet plays, or holds audio to play
+    this.stopAsked = null; // page time of a stop asked in the page
     this.views = new Set();
+    this.jitter = new Jitter((msg, transfer) => this.post(msg, transfer));
+    this.dirty = false;
   }
 
   async open() {
     if (this.ctx) return;
+    const model = this.model;
     this.ctx = new AudioContext({ sampleRate: RATE, latencyHint: "interactive" });
     this.ctx.onstatechange = () => this.redraw();
-    const url = URL.createObjectURL(new Blob([WORKLET], { type: "text/javascript" }));
+    const source = model.get("_worklet"); // player_worklet.js
+    const url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
     await this.ctx.audioWorklet.addModule(url);
     URL.revokeObjectURL(url);
     this.node = new AudioWorkletNode(this.ctx, "rtnb-playback", {
       numberOfInputs: 0,
       outputChannelCount: [1],
       processorOptions: {
-        prebufferMs: this.model.get("prebuffer_ms"),
-        reportMs: this.model.get("report_ms"),
+        prebufferMs: model.get("prebuffer_ms"),
+        minMs: model.get("min_buffer_ms"),
+        maxMs: model.get("max_buffer_ms"),
+        marginMs: 40,
+        decayPerSecond: 0.02,
+        reportMs: model.get("report_ms"),
       },
     });
-    this.node.port.onmessage = ({ data }) => this.onPlayed(data);
+    this.node.port.onmessage = ({ data }) => this.onWorklet(data);
+    this.node.onprocessorerror = () => {
+      model.set("error", "the playback worklet failed");
+      model.save_changes();
+    };
     this.node.connect(this.ctx.destination);
     this.pending.splice(0).forEach(([msg, transfer]) => this.node.port.postMessage(msg, transfer));
     this.resume();
@@ -132,34 +107,99 @@ class Playback {
   }
 
   onMessage(msg, buffers) {
+    // Audio goes to the worklet at once; nothing here waits for a view.
     if (msg.type === "audio" && buffers.length) {
       const view = buffers[0];
       const pcm = view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength);
-      this.post({ type: "audio", item: msg.item, pcm }, [pcm]);
+      const out = { type: "audio", item: msg.item, pcm, t: msg.t };
+      this.jitter.push(this.model.get("jitter_ms"), out, [pcm]);
     } else if (msg.type === "clear") {
-      if (this.node) this.node.port.postMessage(msg);
+      this.jitter.drop();
       this.pending = this.pending.filter(([m]) => m.type !== "audio");
+      if (this.node) this.node.port.postMessage(msg);
+      else this.model.send({ type: "cleared" });
     } else if (msg.type === "end") {
-      this.post(msg);
+      this.jitter.push(this.model.get("jitter_ms"), msg, []);
+    } else if (msg.type === "resume") {
+      this.node?.port.postMessage(msg);
+    } else if (msg.type === "act_stop") {
+      this.stop("user");
     }
   }
 
-  onPlayed({ item, ms, cleared, underruns }) {
-    if (cleared) {
-      this.model.send({ type: "cleared" });
-      return;
-    }
-    if (underruns !== undefined) {
-      this.model.set("underruns", underruns);
+  // A stop where the user acts: silence in the page first, then the kernel hears of it.
+  stop(by, at = performance.now()) {
+    // `at`: when the user acted (an event's timeStamp), so a busy main thread counts too.
+    if (!this.node) return;
+    if (by === "barge_in" && !this.active) return; // nothing to talk over
+    this.stopAsked = [at, this.ctx.currentTime - Math.max(0, performance.now() - at) / 1000];
+    if (by !== "barge_in") this.jitter.drop();
+    this.node.port.postMessage(by === "barge_in" ? { type: "pause" } : { type: "stop", by });
+  }
+
+  onWorklet(data) {
+    if (data.cleared !== undefined) {
+      const by = data.cleared;
+      if (by === "kernel") this.model.send({ type: "cleared" });
+      else {
+        // How long after the user's act the rendered audio fell silent (the audio clock), and
+        // until this thread heard of it.
+        const [asked, audioTime] = this.stopAsked || [null, null];
+        this.model.send({
+          type: "stopped",
+          by: by === "pause" ? "barge_in" : by,
+          page_ms: asked === null ? null : Math.max(0, data.silentFrom / RATE - audioTime) * 1000,
+          ack_ms: asked === null ? null : performance.now() - asked,
+        });
+      }
+      this.stopAsked = null;
+      this.active = false;
+      this.redraw();
+    } else if (data.underrun) {
+      this.model.send({ type: "underrun", ...data.underrun });
+    } else if (data.underruns !== undefined) {
+      this.model.set("underruns", data.underruns);
       this.model.save_changes();
-      return;
+    } else if (data.status) {
+      this.levelMs = data.level;
+      this.targetMs = data.target;
+      this.active = data.active;
+      if (data.stamps.length) this.stamped(data.stamps);
+      if (this.dirty) {
+        this.dirty = false;
+        const ms = this.positions.get(this.lastItem) || 0;
+        this.model.send({
+          type: "played",
+          item: this.lastItem,
+          ms,
+          level_ms: data.level,
+          target_ms: data.target,
+        });
+      }
+      this.redraw();
+    } else {
+      const { item, ms } = data;
+      const before = this.positions.get(item) || 0;
+      this.positions.set(item, ms);
+      this.playedMs += ms - before;
+      if (item !== this.lastItem && this.dirty) {
+        this.model.send({ type: "played", item: this.lastItem, ms: this.positions.get(this.lastItem) });
+      }
+      this.lastItem = item;
+      this.dirty = true;
     }
-    const before = this.positions.get(item) || 0;
-    this.positions.set(item, ms);
-    this.lastItem = item;
-    this.playedMs += ms - before;
-    this.model.send({ type: "played", item, ms });
-    this.redraw();
+  }
+
+  stamped(stamps) {
+    // Kernel send (epoch ms) -> the moment the first sample of each message leaves the speaker.
+    const ts = this.ctx.getOutputTimestamp ? this.ctx.getOutputTimestamp() : {};
+    const ok = ts.performanceTime > 0;
+    const perf = ok ? ts.performanceTime : performance.now();
+    const ctxTime = ok ? ts.contextTime : this.ctx.currentTime;
+    const ms = stamps.map(
+      ([t, frame]) => performance.timeOrigin + perf + (frame / RATE - ctxTime) * 1000 - t,
+    );
+    this.model.send({ type: "latency", ms });
   }
 
   close() {
@@ -168,7 +208,12 @@ class Playback {
   }
 
   redraw() {
-    this.views.forEach((draw) => draw());
+    // Views draw at most once per animation frame, after the audio work of this task.
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = null;
+      this.views.forEach((draw) => draw());
+    });
   }
 }
 
@@ -177,11 +222,23 @@ const players = new Map();
 
 function initialize({ model }) {
   const playback = new Playback(model);
-  players.set(model.get("_uid"), playback);
+  const uid = model.get("_uid");
+  players.set(uid, playback);
   model.on("msg:custom", (msg, buffers) => playback.onMessage(msg, buffers || []));
+  // Elements of class rtnb-stop-<uid> (the console's Interrupt button) stop playback here first.
+  const onClick = (event) => {
+    if (event.target.closest?.(`.rtnb-stop-${uid}`)) playback.stop("user", event.timeStamp);
+  };
+  const onBargeIn = (event) => {
+    if (event.detail?.player === uid) playback.stop("barge_in");
+  };
+  document.addEventListener("click", onClick, true);
+  window.addEventListener("rtnb-barge-in", onBargeIn);
   return () => {
+    document.removeEventListener("click", onClick, true);
+    window.removeEventListener("rtnb-barge-in", onBargeIn);
     playback.close();
-    players.delete(model.get("_uid"));
+    players.delete(uid);
   };
 }
 
@@ -198,13 +255,24 @@ function render({ model, el }) {
     const state = playback.ctx ? playback.ctx.state : "idle";
     enable.hidden = state === "running";
     const error = model.get("error");
-    status.textContent = error || `speaker ${state} · played ${Math.round(playback.playedMs)} ms`;
-    status.dataset.playedMs = String(Math.round(playback.playedMs));
+    const played = Math.round(playback.playedMs);
+    const buffer = playback.ctx
+      ? ` · buffer ${Math.round(playback.levelMs)} ms (target ${Math.round(playback.targetMs)})`
+      : "";
+    const underruns = model.get("underruns");
+    status.textContent =
+      error ||
+      `speaker ${state} · played ${played} ms${buffer}` +
+        (underruns ? ` · ${underruns} underrun${underruns > 1 ? "s" : ""}` : "");
+    status.dataset.playedMs = String(played);
     status.dataset.item = playback.lastItem;
     status.dataset.itemMs = String(Math.round(playback.positions.get(playback.lastItem) || 0));
+    status.dataset.levelMs = String(Math.round(playback.levelMs));
+    status.dataset.targetMs = String(Math.round(playback.targetMs));
   };
   playback.views.add(draw);
   model.on("change:error", draw);
+  model.on("change:underruns", draw);
   draw();
   return () => playback.views.delete(draw);
 }

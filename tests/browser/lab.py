@@ -196,3 +196,33 @@ def jupyter_lab(tmp: Path) -> Iterator[Lab]:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)  # kernels left in the server's group
         reader.join(5)
+
+
+# A kernel task reports to the test by setting the value of an HTML widget of class
+# ``rtnb-result`` (a JSON text): the page shows it, the test waits for it.
+RESULT_WIDGET = """
+import ipywidgets as _ipywidgets
+result = _ipywidgets.HTML()
+result.add_class("rtnb-result")
+"""
+RESULT_TEXT = """() => document.querySelector(".rtnb-result")?.textContent || "" """
+
+
+def wait_for_result(page: Any, timeout_ms: float) -> dict[str, Any]:
+    """The JSON the kernel put in the ``rtnb-result`` widget (see :data:`RESULT_WIDGET`)."""
+    page.wait_for_function(f"() => ({RESULT_TEXT})().startsWith('{{')", timeout=timeout_ms)
+    return json.loads(page.evaluate(RESULT_TEXT))
+
+
+def write_mic_wav(path: Path, samples: Any, rate: int = 24_000) -> None:
+    """A WAV for the fake microphone (``--use-file-for-fake-audio-capture``): int16 ``samples``
+    at ``rate``, written mono PCM16 at 48 kHz."""
+    import wave
+
+    from rtnb.protocol.audio import resample
+
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(48_000)
+        wav.writeframes(resample(samples, rate, 48_000).astype("<i2").tobytes())

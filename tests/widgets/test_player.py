@@ -124,3 +124,75 @@ async def test_stop_gives_up_waiting_after_the_timeout() -> None:
     player = Player()
     Sent(player)
     await asyncio.wait_for(player.stop(timeout=0.01), 5)
+
+
+async def test_a_stop_in_the_page_drops_the_audio_still_coming_for_its_items() -> None:
+    player = Player(min_interval=10.0)
+    sent = Sent(player)
+    player.play(b"\x01\x00" * 10, "a")
+    await sent.wait(lambda: len(sent.messages) == 1)
+    player.play(b"\x02\x00" * 10, "a")  # held back by the interval
+    from_thread(
+        player._on_browser_message, player, {"type": "stopped", "by": "user", "page_ms": 4}, []
+    )
+    await until(lambda: bool(player.stops))
+    assert player.stops == [{"by": "user", "page_ms": 4.0, "ack_ms": None}]
+    player.play(b"\x03\x00" * 10, "a")  # late audio of the stopped item
+    player.play(b"\x04\x00" * 10, "b")  # a new item plays
+    player.end()
+    assert [(c["type"], c.get("item")) for c, _ in sent.messages] == [
+        ("audio", "a"),
+        ("audio", "b"),
+        ("end", None),
+    ]
+
+
+async def test_a_barge_in_pause_resumes_unless_the_session_confirms_it() -> None:
+    player = Player(barge_in_wait=0.05)
+    sent = Sent(player)
+    player.play(b"\x01\x00" * 10, "a")
+    from_thread(player._on_browser_message, player, {"type": "stopped", "by": "barge_in"}, [])
+    await sent.wait(lambda: bool(sent.of_type("resume")))  # nobody confirmed: play on
+
+    player.play(b"\x01\x00" * 10, "a")
+    player._on_browser_message(player, {"type": "stopped", "by": "barge_in"}, [])
+    await until(lambda: len(player.stops) == 2)
+    player.clear()  # the session confirmed (audio_interrupted)
+    await asyncio.sleep(0.1)
+    assert len(sent.of_type("resume")) == 1
+    assert sent.messages[-1][0] == {"type": "clear"}
+
+
+async def test_reports_fill_the_buffer_log_underruns_and_latencies() -> None:
+    player = Player(bench=True)
+    sent = Sent(player)
+    player.play(b"\x01\x00" * 240, "a")
+    await sent.wait(lambda: bool(sent.messages))
+    assert isinstance(sent.messages[0][0]["t"], float)  # kernel send time, epoch ms
+    report = {"type": "played", "item": "a", "ms": 5.0, "level_ms": 80.0, "target_ms": 120.0}
+    from_thread(player._on_browser_message, player, report, [])
+    underrun = {"type": "underrun", "item": "a", "played_ms": 5.0, "target_ms": 120.0}
+    from_thread(player._on_browser_message, player, underrun | {"late_ms": 150.0}, [])
+    from_thread(player._on_browser_message, player, {"type": "latency", "ms": [90, "x"]}, [])
+    await until(lambda: bool(player.latencies and player.underrun_log and player.buffer_log))
+    assert (player.buffer_ms, player.target_ms) == (80.0, 120.0)
+    frame = player.buffer_frame()
+    assert frame[["item", "played_ms", "buffer_ms", "target_ms"]].values.tolist() == [
+        ["a", 5.0, 80.0, 120.0]
+    ]
+    assert player.underrun_log[0]["late_ms"] == 150.0
+    assert player.latencies == [90.0]
+
+
+async def test_the_console_lets_the_page_stop_its_player() -> None:
+    from rtnb.widgets import console
+
+    class Idle:
+        status = "disconnected"
+        connected = False
+
+        def on(self, *_: object) -> None: ...
+
+    ui = console(Idle(), history=False, approvals=False)
+    assert ui.player.stop_class in ui.interrupt_button._dom_classes
+    assert ui.mic.barge_in_player == ui.player._uid
