@@ -43,6 +43,7 @@ from rtnb.local.responder import (
     ResponseCancelled,
     ResponseEnded,
     ResponseRun,
+    assistant_message,
     transcript_pieces,
 )
 from rtnb.local.tts import synthesize
@@ -175,19 +176,7 @@ class ChatReply:
 
     async def _open_message(self) -> _Message:
         audio = self._run.session["output_modalities"] == ["audio"]
-        part: dict[str, Any] = (
-            {"type": "output_audio", "transcript": ""}
-            if audio
-            else {"type": "output_text", "text": ""}
-        )
-        item: Item = {
-            "id": new_id("item"),
-            "object": "realtime.item",
-            "type": "message",
-            "role": "assistant",
-            "status": "in_progress",
-            "content": [],
-        }
+        item, part = assistant_message(audio)
         index = await self._responder._open_item(self._run, item)
         ids = {"response_id": self._run.id, "item_id": item["id"], "output_index": index}
         wire_part = {"type": "audio" if audio else "text", **{k: "" for k in part if k != "type"}}

@@ -251,19 +251,7 @@ class Responder(McpResponding):
 
     async def _message(self, run: ResponseRun, text: str) -> None:
         audio_out = run.session["output_modalities"] == ["audio"]
-        part: dict[str, Any] = (
-            {"type": "output_audio", "transcript": ""}
-            if audio_out
-            else {"type": "output_text", "text": ""}
-        )
-        item: Item = {
-            "id": new_id("item"),
-            "object": "realtime.item",
-            "type": "message",
-            "role": "assistant",
-            "status": "in_progress",
-            "content": [],
-        }
+        item, part = assistant_message(audio_out)
         index = await self._open_item(run, item)
         ids = {"response_id": run.id, "item_id": item["id"], "output_index": index}
         wire_part = {"type": "audio" if audio_out else "text", **_part_text(part)}
@@ -352,6 +340,22 @@ class Responder(McpResponding):
 
     async def _event(self, kind: str, **fields: Any) -> None:
         await self._send({"type": kind, "event_id": new_id("event"), **fields})
+
+
+def assistant_message(audio: bool) -> tuple[Item, dict[str, Any]]:
+    """A new in-progress assistant message (no content yet) and the empty part it will get."""
+    part: dict[str, Any] = (
+        {"type": "output_audio", "transcript": ""} if audio else {"type": "output_text", "text": ""}
+    )
+    item: Item = {
+        "id": new_id("item"),
+        "object": "realtime.item",
+        "type": "message",
+        "role": "assistant",
+        "status": "in_progress",
+        "content": [],
+    }
+    return item, part
 
 
 def transcript_pieces(sentence: str, parts: int) -> list[str]:
