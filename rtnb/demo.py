@@ -79,6 +79,7 @@ async def run_demo(question: str, out_path: str, *, realtime: bool = True) -> in
     # cannot send the demo to the paid service.
     async with await start_local_server(realtime_pacing=realtime) as server:
         session = RealtimeSession(demo_agent(), config=DEMO_CONFIG, url=server.url)
+        print("engines: " + ", ".join(f"{part} {name}" for part, name in server.engines.items()))
         return await _converse(session, question, out_path, realtime=realtime)
 
 

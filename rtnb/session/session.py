@@ -467,6 +467,13 @@ class RealtimeSession(
         self.backend, self._local_server = backend.name, backend.local_server
         return backend.transport
 
+    @property
+    def engines(self) -> dict[str, str]:
+        """What the embedded server this session started runs: speech-to-text, voice activity
+        detection, text-to-speech and policy (e.g. ``{"stt": "whisper (tiny.en)", ...}``); empty
+        on other backends."""
+        return dict(self._local_server.engines) if self._local_server is not None else {}
+
     async def _stop_local_server(self) -> None:
         server, self._local_server = self._local_server, None
         if server is not None:

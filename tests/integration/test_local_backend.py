@@ -69,6 +69,8 @@ async def test_spoken_question_round_trip_on_default_backend() -> None:
     turn = Turn(session)
     async with session:
         assert session.backend == "local"
+        assert session.engines["stt"] == "whisper (tiny.en)"
+        assert set(session.engines) == {"stt", "vad", "tts", "policy"}
         assert "local" in repr(session)
         speech = spoken("What is the weather in Paris?", USER_VOICE)
         for piece in chunk(speech + b"\x00" * bytes_for_ms(900), 20):
@@ -124,6 +126,7 @@ def test_demo_command_prints_the_conversation(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "backend: local" in result.stdout
+    assert "engines: stt whisper (tiny.en), vad silero, tts piper" in result.stdout
     assert "user       what is the weather in paris" in result.stdout.lower()
     assert 'get_weather({"city": "Paris"})' in result.stdout
     assert "assistant  The weather in Paris is sunny and 22 degrees." in result.stdout
