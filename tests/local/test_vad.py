@@ -169,7 +169,13 @@ def test_events_do_not_depend_on_chunk_size(
 
 def test_everything_at_once_matches_streaming(speech: np.ndarray) -> None:
     audio = pcm(silence(600), speech, silence(900))
-    assert ServerVad().feed(audio) == feed_all(ServerVad(), audio)
+    streamed = feed_all(ServerVad(), audio)
+    assert kinds(streamed) == ["SpeechStarted", "SpeechStopped"]  # the turn is found
+    started, stopped = streamed
+    assert isinstance(started, SpeechStarted) and isinstance(stopped, SpeechStopped)
+    assert abs(started.audio_start_ms - (600 + edges_ms(speech)[0])) <= 150
+    assert duration_ms(stopped.audio) >= duration_ms(speech.size * 2)
+    assert ServerVad().feed(audio) == streamed
 
 
 def test_threshold_changes_what_counts_as_speech(speech: np.ndarray) -> None:
@@ -357,8 +363,9 @@ def test_config_validates_direct_construction() -> None:
 def test_much_faster_than_real_time(speech: np.ndarray) -> None:
     audio = pcm(*([noise(1000, seed=14), speech] * 10), noise(1000, seed=15))
     vad = ServerVad()
-    began = time.perf_counter()
+    # CPU time of this thread: what the VAD costs, however busy the machine is.
+    began = time.thread_time()
     events = feed_all(vad, audio)
-    elapsed = time.perf_counter() - began
+    cpu = time.thread_time() - began
     assert len(events) == 20
-    assert duration_ms(audio) / 1000 / elapsed > 50  # measured ~1000x on 2 cores
+    assert duration_ms(audio) / 1000 / max(cpu, 1e-3) > 50  # measured ~1000x on 2 cores
