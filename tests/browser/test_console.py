@@ -39,6 +39,7 @@ ROME_ANSWER = (
 
 SETUP = '''
 import asyncio, functools, json
+import ipywidgets
 from rtnb import RealtimeAgent, RealtimeSession, tool
 from rtnb.widgets import console
 
@@ -70,6 +71,14 @@ ui = console(session)
 # session truncates. A loaded machine can take longer; here it waits as long as it takes, so the
 # cut is always the browser's final position (tests/widgets/test_player.py covers the timeout).
 ui.player.stop = functools.partial(ui.player.stop, timeout=120)
+# The text the kernel has, shown in the page: the test clicks Send once the kernel has what was
+# typed (a busy kernel may get ipywidgets' text sync after the click, which is sent at once).
+typed = ipywidgets.HTML()
+ui.text.observe(
+    lambda change: setattr(typed, "value", f'<span class="kernel-typed">{change["new"]}</span>'),
+    "value",
+)
+display(typed)
 ui
 '''
 
@@ -125,6 +134,17 @@ def write_question_wav(path: Path, question: str) -> None:
         wav.writeframes(resample(samples, SAMPLE_RATE, FAKE_MIC_RATE).tobytes())
 
 
+def send_typed(page: Any, question: str) -> None:
+    """Type ``question`` in the console and click Send once the kernel has the text."""
+    page.locator(".rtnb-text input").fill(question)
+    page.wait_for_function(
+        "(text) => document.querySelector('.kernel-typed')?.innerText === text",
+        arg=question,
+        timeout=60_000,
+    )
+    page.locator("button.rtnb-send").click()
+
+
 def run_console_turn(lab: Lab, wav: Path) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
@@ -159,8 +179,7 @@ def run_console_turn(lab: Lab, wav: Path) -> dict[str, Any]:
             table = page.locator(".rtnb-history").inner_text()
 
             # A typed question whose tool needs approval: a card, approved in the page.
-            page.locator(".rtnb-text input").fill("What is the forecast for London?")
-            page.locator("button.rtnb-send").click()
+            send_typed(page, "What is the forecast for London?")
             card = page.locator(".rtnb-approval")
             card.wait_for(timeout=60_000)
             card_text = card.inner_text()
@@ -176,8 +195,7 @@ def run_console_turn(lab: Lab, wav: Path) -> dict[str, Any]:
             # cuts the item where the browser reported it was.
             status = page.locator(".rtnb-player-status")
             previous_item = status.get_attribute("data-item")
-            page.locator(".rtnb-text input").fill("What is the weather in Rome?")
-            page.locator("button.rtnb-send").click()
+            send_typed(page, "What is the weather in Rome?")
             page.wait_for_function(
                 """(previous) => {
                   const status = document.querySelector(".rtnb-player-status");

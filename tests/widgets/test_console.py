@@ -64,7 +64,7 @@ async def test_transcript_and_history_follow_the_conversation(scripted) -> None:
     await session.connect()
     transport.push(wire.item_added(wire.user_text_item("item_u", "Weather <in> Paris?")))
     transport.push(wire.item_added(wire.assistant_item("item_a", "It is sunny.")))
-    await until(lambda: "It is sunny." in ui.transcript.value, timeout=5)
+    await until(lambda: "It is sunny." in ui.transcript.value)
     assert "Weather &lt;in&gt; Paris?" in ui.transcript.value
     await until(lambda: len(ui.history.frame) == 2)
     assert list(ui.history.frame["role"]) == ["user", "assistant"]
