@@ -66,6 +66,13 @@ config = {"audio": {"input": {"transcription": {"model": "local"}}}}
 session = RealtimeSession(agent, config=config, history_store_audio=True)
 cuts = []
 session.on("audio_interrupted", lambda e: cuts.append((e.item_id, e.audio_end_ms)))
+truncated = []  # the server's confirmations: (item, audio_end_ms)
+
+@session.on("transport_event")
+def on_server_event(e):
+    if e.event["type"] == "conversation.item.truncated":
+        truncated.append((e.event["item_id"], e.event["audio_end_ms"]))
+
 ui = console(session)
 # Interrupt waits for the browser to confirm it stopped (Player.stop: 0.5 s at most) before the
 # session truncates. A loaded machine can take longer; here it waits as long as it takes, so the
@@ -89,15 +96,16 @@ loop = asyncio.get_running_loop()
 deadline = loop.time() + 60
 
 def settled():
-    # One answer was cut; the browser reported every millisecond of the others.
-    if len(cuts) != 1 or cuts[0][0] not in ui.player.positions:
+    # One answer was cut and the server confirmed the truncation; the browser reported every
+    # millisecond of the others.
+    if len(cuts) != 1 or cuts[0][0] not in ui.player.positions or not truncated:
         return False
     sent = {item: ms for item, ms in ui.player.sent.items() if item != cuts[0][0]}
     played = ui.player.positions
     return len(sent) == 2 and all(played.get(i, 0) >= ms - 1 for i, ms in sent.items())
 
 while not settled():
-    assert loop.time() < deadline, (cuts, ui.player.positions, ui.player.sent)
+    assert loop.time() < deadline, (cuts, truncated, ui.player.positions, ui.player.sent)
     await asyncio.sleep(0.05)
 result = {
     "calls": calls,
@@ -110,6 +118,7 @@ result = {
     "device_rate": ui.mic.device_rate,
     "history": ui.history.frame[["type", "role", "text", "tool", "output"]].to_dict("records"),
     "cuts": cuts,
+    "truncated": truncated,
     "positions": ui.player.positions,
     # The cut item as the session keeps it: its audio (ms) and its transcript.
     "kept": [
@@ -273,6 +282,7 @@ def test_spoken_question_through_the_browser(tmp_path: Path) -> None:
     assert 200 <= cut_ms < answer_ms
     assert result["positions"][item] == pytest.approx(cut_ms, abs=1)
     assert cut_ms <= result["sent"][item]
+    assert result["truncated"] == [[item, cut_ms]]  # the server cut its copy there too
     ((kept_ms, kept_transcript),) = result["kept"]
     assert kept_ms == pytest.approx(cut_ms, abs=1)
     assert kept_transcript and ROME_ANSWER.startswith(kept_transcript)  # what was streamed
