@@ -55,7 +55,8 @@ def history_frame(source: Any) -> pd.DataFrame:
     else:
         items = [item_to_dict(item) for item in live]
     rows = [_history_row(item, observer) for item in items]
-    return pd.DataFrame(rows, columns=HISTORY_COLUMNS)
+    # Float even when empty (an empty column is object, which pandas 2 will not round).
+    return pd.DataFrame(rows, columns=HISTORY_COLUMNS).astype({"audio_ms": float})
 
 
 def _history_row(item: dict[str, Any], observer: SessionObserver) -> dict[str, Any]:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+import pandas  # noqa: F401  # a test dependency: missing, the tests fail (never skipped)
 import pytest
 
 from rtnb import RealtimeSession
 from rtnb.analysis import SessionObserver
 
 from .conversation import converse
-
-pytest.importorskip("pandas")
 
 
 @pytest.fixture(scope="module")

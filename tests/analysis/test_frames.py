@@ -88,3 +88,11 @@ def test_observe_returns_one_observer_per_session(conversation) -> None:
     session, observer = conversation
     assert observe(session) is observer
     assert observe(observer) is observer
+
+
+def test_an_empty_history_frame_keeps_its_numeric_column() -> None:
+    # What a console shows before the first turn: pandas 2 refuses to round an object column.
+    frame = history_frame(SessionObserver())
+    assert list(frame.columns) == HISTORY_COLUMNS and frame.empty
+    assert frame["audio_ms"].dtype == float
+    assert frame["audio_ms"].round(0).empty

@@ -11,7 +11,7 @@ import pytest
 from .lab import jupyter_lab, launch_with_fake_mic
 from .test_console import CELL_OUTPUT, KERNEL_IDLE, write_question_wav
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
 QUICKSTART = Path(__file__).parents[2] / "notebooks" / "01_quickstart.ipynb"
 
@@ -52,7 +52,7 @@ def test_quickstart_notebook_in_the_browser(tmp_path: Path) -> None:
             page.wait_for_function(
                 """() => Number(document.querySelector(".rtnb-player-status")
                                 ?.dataset.playedMs) > 1000""",
-                timeout=30_000,
+                timeout=60_000,
             )
             answers = page.evaluate(ANSWERS)
             transcript = page.locator(".rtnb-transcript").inner_text()

@@ -26,7 +26,7 @@ from rtnb.protocol.events import Event
 from rtnb.transport import WebSocketTransport
 from tests.schema import validate_client_event
 
-TIMEOUT = 20.0
+TIMEOUT = 30.0
 LONG_ANSWER = (
     "Banana is the secret ingredient, and here is how the whole recipe goes. "
     "First you mix the flour with the butter and a little sugar. "

@@ -188,7 +188,13 @@ def test_events_do_not_depend_on_chunk_size(
 
 def test_everything_at_once_matches_streaming(engine: str, speech: np.ndarray) -> None:
     audio = pcm(silence(600), speech, silence(900))
-    assert ServerVad(engine=engine).feed(audio) == feed_all(ServerVad(engine=engine), audio)
+    streamed = feed_all(ServerVad(engine=engine), audio)
+    assert kinds(streamed) == ["SpeechStarted", "SpeechStopped"]  # the turn is found
+    started, stopped = streamed
+    assert isinstance(started, SpeechStarted) and isinstance(stopped, SpeechStopped)
+    assert abs(started.audio_start_ms - (600 + edges_ms(speech)[0])) <= 150
+    assert duration_ms(stopped.audio) >= duration_ms(speech.size * 2)
+    assert ServerVad(engine=engine).feed(audio) == streamed
 
 
 def test_webrtc_threshold_changes_what_counts_as_speech(speech: np.ndarray) -> None:

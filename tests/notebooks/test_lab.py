@@ -135,7 +135,7 @@ def test_rtnb_lab_starts_jupyterlab_without_showing_the_key(tmp_path: Path) -> N
 
 def _get_json(url: str, log: list[str]) -> Any:
     """GET ``url``; the server may print its URL a moment before it accepts connections."""
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60
     while True:
         try:
             with urllib.request.urlopen(url, timeout=10) as reply:

@@ -2,9 +2,11 @@
 
 Each runs in a fresh ``python3`` kernel of this environment (nbclient) started without
 ``OPENAI_API_KEY``, in its own temporary working directory, with real-time audio pacing as a
-person would see it, and must finish within ``BUDGET_S``. Its last code cell must show something:
+person would see it; the seconds it took are printed. Its last code cell must show something:
 a table, a plot or a widget. The notebooks mostly wait for speech played at real-time pace, so
-``PARALLEL`` of them run at once (the whole set takes about a minute on 2 cores).
+``PARALLEL`` of them run at once (the whole set takes about a minute on 2 cores). The limits
+(``CELL_TIMEOUT_S`` a cell, the pytest timeout a notebook) only catch a hang: a busy machine is
+slower, not wrong.
 """
 
 from __future__ import annotations
@@ -21,12 +23,11 @@ from nbclient import NotebookClient
 
 from .clean import NOTEBOOKS
 
-pytestmark = [pytest.mark.notebooks, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.notebooks, pytest.mark.timeout(900)]
 
 PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
 PARALLEL = 2
-CELL_TIMEOUT_S = 120
-BUDGET_S = 180
+CELL_TIMEOUT_S = 300
 SHOWN = ("text/html", "image/png", "application/vnd.jupyter.widget-view+json")
 
 Run = tuple[nbformat.NotebookNode, float]
@@ -65,7 +66,6 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future[
 def test_notebook_runs_offline(path: Path, runs: dict[str, Future[Run]]) -> None:
     notebook, seconds = runs[path.name].result()
     print(f"{path.name}: {seconds:.1f} s")
-    assert seconds < BUDGET_S, f"{path.name} took {seconds:.0f} s (budget {BUDGET_S} s)"
     last = [cell for cell in notebook.cells if cell.cell_type == "code"][-1]
     shown = [
         kind

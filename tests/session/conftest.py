@@ -59,7 +59,7 @@ class Recorder:
         where: Callable[[Any], bool] | None = None,
         *,
         count: int = 1,
-        timeout: float = 2.0,
+        timeout: float = 10.0,
     ) -> Any:
         """Wait until ``count`` events called ``name`` (matching ``where``) arrived."""
 

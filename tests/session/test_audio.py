@@ -141,12 +141,29 @@ async def test_no_truncation_when_interrupt_response_is_false(
 async def test_server_session_updated_decides_interrupt_response(
     session: RealtimeSession, transport: ScriptedTransport
 ) -> None:
+    recorder = Recorder(session, "audio", "agent_end", "audio_interrupted")
+    # The server says speech does not interrupt: the answer plays on, nothing is cut.
     transport.push(w.session_updated({"type": "server_vad", "interrupt_response": False}))
     transport.push(w.response_created("r1"))
     transport.push(w.audio_delta("r1", "a1", w.pcm_ms(100)))
     transport.push(w.speech_started("u2"))
-    await transport.settle()
+    transport.push(w.audio_delta("r1", "a1", w.pcm_ms(100)))
+    transport.push(w.response_done("r1"))
+    await recorder.wait_for("agent_end")
+    assert len(recorder.of("audio")) == 2
+    assert recorder.of("audio_interrupted") == []
     assert transport.sent_of_type("conversation.item.truncate") == []
+    # The server now says speech interrupts: the same barge-in cuts the playing answer.
+    transport.push(w.session_updated({"type": "server_vad", "interrupt_response": True}))
+    transport.push(w.response_created("r2"))
+    transport.push(w.audio_delta("r2", "a2", w.pcm_ms(100)))
+    await recorder.wait_for("audio", count=3)
+    session.set_playback_position("a2", 40)
+    transport.push(w.speech_started("u3"))
+    truncate = await transport.wait_for_sent("conversation.item.truncate")
+    assert (truncate["item_id"], truncate["audio_end_ms"]) == ("a2", 40)
+    interrupted = await recorder.wait_for("audio_interrupted")
+    assert (interrupted.item_id, interrupted.audio_end_ms) == ("a2", 40)
 
 
 async def test_interrupt_cancels_truncates_and_reports(

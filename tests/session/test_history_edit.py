@@ -210,7 +210,15 @@ async def test_refused_edit_sends_nothing(
     sent = len(transport.sent)
     with pytest.raises(ValueError, match="tool call 'f1'"):
         await session.update_history(lambda items: [FunctionCallItem("f1", "c1", "add", "{}")])
-    assert len(transport.sent) == sent
+    # The writer sends in order: once a later message went out, anything the refused edit had
+    # queued would have gone before it.
+    session.send_message("after the refusal")
+    await transport.wait_for_sent(
+        "conversation.item.create", where=lambda e: e["item"]["role"] == "user"
+    )
+    first_after = transport.sent[sent]
+    assert first_after["type"] == "conversation.item.create"
+    assert first_after["item"]["content"][0]["text"] == "after the refusal"
 
 
 async def test_update_history_needs_a_connection() -> None:

@@ -29,7 +29,7 @@ from rtnb.transport.websocket import (
 )
 from tests.schema import validate_client_event
 
-TIMEOUT = 5.0
+TIMEOUT = 30.0
 SECRET = "sk-test-SECRET-never-printed-1234"
 RAW = "__raw__"
 """Key of a pseudo-event whose value the patched server sends verbatim (malformed JSON)."""

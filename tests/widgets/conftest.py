@@ -7,12 +7,11 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import anywidget  # noqa: F401  # a test dependency: missing, the tests fail (never skipped)
 import pytest
 
 from rtnb import RealtimeAgent, RealtimeSession, tool
 from rtnb.testing import ScriptedTransport
-
-pytest.importorskip("anywidget")
 
 
 @tool
@@ -40,7 +39,7 @@ class Sent:
     def of_type(self, kind: str) -> list[tuple[dict[str, Any], list[bytes]]]:
         return [m for m in self.messages if m[0].get("type") == kind]
 
-    async def wait(self, condition: Callable[[], bool], timeout: float = 5.0) -> None:
+    async def wait(self, condition: Callable[[], bool], timeout: float = 10.0) -> None:
         """Wait until ``condition()`` holds, re-checking after every message sent."""
 
         async def until() -> None:
@@ -58,7 +57,7 @@ def from_thread(fn: Callable[..., Any], *args: Any) -> None:
     thread.join(5)
 
 
-async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
+async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
     """Wait for a condition that other tasks make true (checked once per loop iteration)."""
 
     async def check() -> None:
