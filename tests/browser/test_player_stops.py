@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from rtnb.local.tts import USER_VOICE, synthesize
+from rtnb.local.tts import USER_VOICE
 from rtnb.protocol.audio import SAMPLE_RATE, to_int16
+from tests.spoken import spoken
 
 from .lab import (
     CELL_OUTPUT,
@@ -202,7 +203,7 @@ def test_interrupt_button_stops_in_the_page_and_truncates_where_it_stopped(
 
 
 def test_barge_in_pauses_in_the_page_and_resumes_when_not_confirmed(tmp_path: Path) -> None:
-    speech = to_int16(synthesize("Wait, stop, stop please.", voice=USER_VOICE))
+    speech = to_int16(spoken("Wait, stop, stop please.", USER_VOICE))
     quiet = np.zeros(SAMPLE_RATE * 2, dtype=np.int16)  # 2 s
     wav = tmp_path / "barge_in.wav"
     write_mic_wav(wav, np.concatenate([quiet, speech, quiet, quiet, speech, quiet, quiet]))
