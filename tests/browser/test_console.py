@@ -143,15 +143,28 @@ def write_question_wav(path: Path, question: str) -> None:
         wav.writeframes(resample(samples, SAMPLE_RATE, FAKE_MIC_RATE).tobytes())
 
 
+KERNEL_TYPED = "(text) => document.querySelector('.kernel-typed')?.innerText === text"
+
+
 def send_typed(page: Any, question: str) -> None:
-    """Type ``question`` in the console and click Send once the kernel has the text."""
+    """Type ``question`` in the console, click Send once the kernel has the text, and wait until
+    the kernel took it (it empties the text box when it sends).
+
+    With both cores busy, a click now and then never reached the kernel (it still had the text,
+    idle, minutes later): the click is repeated then. A click that did arrive empties the kernel's
+    text first, so a repeated one cannot send the question twice.
+    """
     page.locator(".rtnb-text input").fill(question)
-    page.wait_for_function(
-        "(text) => document.querySelector('.kernel-typed')?.innerText === text",
-        arg=question,
-        timeout=60_000,
-    )
-    page.locator("button.rtnb-send").click()
+    page.wait_for_function(KERNEL_TYPED, arg=question, timeout=60_000)
+    for attempt in range(3):
+        page.locator("button.rtnb-send").click()
+        try:
+            page.wait_for_function(KERNEL_TYPED, arg="", timeout=20_000)
+            return
+        except Exception:
+            if attempt == 2:
+                raise
+            print(f"Send click {attempt + 1} for {question!r} did not reach the kernel")
 
 
 def run_console_turn(lab: Lab, wav: Path) -> dict[str, Any]:
