@@ -3,6 +3,7 @@ embedded local server -> tool -> spoken answer -> Player widget, all in JupyterL
 
 from __future__ import annotations
 
+import contextlib
 import json
 import wave
 from pathlib import Path
@@ -38,7 +39,7 @@ ROME_ANSWER = (
 )
 
 SETUP = '''
-import asyncio, functools, json
+import asyncio, functools, json, logging
 import ipywidgets
 from rtnb import RealtimeAgent, RealtimeSession, tool
 from rtnb.widgets import console
@@ -86,6 +87,16 @@ ui.text.observe(
     "value",
 )
 display(typed)
+# Kernel-side facts for a failure report: Send clicks that reached the kernel, widget errors.
+clicks = []
+ui.send_button.on_click(lambda _: clicks.append(ui.text.value))
+widget_errors = []
+
+class KeepErrors(logging.Handler):
+    def emit(self, record):
+        widget_errors.append(self.format(record))
+
+logging.getLogger("rtnb").addHandler(KeepErrors(logging.ERROR))
 ui
 '''
 
@@ -128,6 +139,11 @@ result = {
     ],
 }
 print("RTNB-RESULT " + json.dumps(result, default=str))
+"""
+
+DIAGNOSE = """
+print("RTNB-DIAG", {"clicks": clicks, "errors": widget_errors, "text": ui.text.value,
+                    "status": session.status, "history": len(session.history)})
 """
 
 
@@ -239,6 +255,12 @@ def run_console_turn(lab: Lab, wav: Path) -> dict[str, Any]:
             output = page.evaluate(CELL_OUTPUT, 1)
         except Exception:
             print("cell outputs:", [page.evaluate(CELL_OUTPUT, i) for i in range(2)])
+            with contextlib.suppress(Exception):  # what the kernel saw
+                page.evaluate(RUN_CELL, 2)
+                page.wait_for_function(
+                    f"() => ({CELL_OUTPUT})(2).includes('RTNB-DIAG')", timeout=30_000
+                )
+                print(page.evaluate(CELL_OUTPUT, 2))
             page.screenshot(path=str(wav.with_suffix(".png")), full_page=True)
             print("\n".join(logs[-60:]))
             print("".join(lab.log[-60:]))
@@ -260,7 +282,7 @@ def run_console_turn(lab: Lab, wav: Path) -> dict[str, Any]:
 def test_spoken_question_through_the_browser(tmp_path: Path) -> None:
     with jupyter_lab(tmp_path / "lab") as lab:
         setup = f"ROME_ANSWER = {ROME_ANSWER!r}\n{SETUP}"
-        write_notebook(lab.root / "console.ipynb", setup, REPORT)
+        write_notebook(lab.root / "console.ipynb", setup, REPORT, DIAGNOSE)
         wav = tmp_path / "question.wav"
         write_question_wav(wav, "What is the weather in Paris?")
         result = run_console_turn(lab, wav)
