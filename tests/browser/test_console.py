@@ -171,7 +171,7 @@ def send_typed(page: Any, question: str) -> None:
     that did arrive empties the kernel's text first, so a repeated one cannot send it twice.
     """
     page.locator(".rtnb-text input").fill(question)
-    page.wait_for_function(KERNEL_TYPED, arg=question, timeout=60_000)
+    page.wait_for_function(KERNEL_TYPED, arg=question, timeout=120_000)
     for attempt in range(3):
         page.locator("button.rtnb-send").click()
         try:
