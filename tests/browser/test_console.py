@@ -3,6 +3,7 @@ embedded local server -> tool -> spoken answer -> Player widget, all in JupyterL
 
 from __future__ import annotations
 
+import contextlib
 import json
 import wave
 from pathlib import Path
@@ -26,7 +27,7 @@ from .lab import (
     write_notebook,
 )
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
 
 FAKE_MIC_RATE = 48_000
 TURN_TIMEOUT_MS = 90_000
@@ -40,7 +41,7 @@ ROME_ANSWER = (
 )
 
 SETUP = '''
-import asyncio, functools, json
+import asyncio, functools, json, logging
 import ipywidgets
 from rtnb import RealtimeAgent, RealtimeSession, tool
 from rtnb.widgets import console
@@ -88,6 +89,16 @@ ui.text.observe(
     "value",
 )
 display(typed)
+# Kernel-side facts for a failure report: Send clicks that reached the kernel, widget errors.
+clicks = []
+ui.send_button.on_click(lambda _: clicks.append(ui.text.value))
+widget_errors = []
+
+class KeepErrors(logging.Handler):
+    def emit(self, record):
+        widget_errors.append(self.format(record))
+
+logging.getLogger("rtnb").addHandler(KeepErrors(logging.ERROR))
 ui
 '''
 
@@ -132,6 +143,11 @@ result = {
 print("RTNB-RESULT " + json.dumps(result, default=str))
 """
 
+DIAGNOSE = """
+print("RTNB-DIAG", {"clicks": clicks, "errors": widget_errors, "text": ui.text.value,
+                    "status": session.status, "history": len(session.history)})
+"""
+
 
 def write_question_wav(path: Path, question: str) -> None:
     """The question spoken by the local TTS, at the fake mic's rate, between silences."""
@@ -145,15 +161,28 @@ def write_question_wav(path: Path, question: str) -> None:
         wav.writeframes(resample(samples, SAMPLE_RATE, FAKE_MIC_RATE).tobytes())
 
 
+KERNEL_TYPED = "(text) => document.querySelector('.kernel-typed')?.innerText === text"
+
+
 def send_typed(page: Any, question: str) -> None:
-    """Type ``question`` in the console and click Send once the kernel has the text."""
+    """Type ``question`` in the console, click Send once the kernel has the text, and wait until
+    the kernel took it (it empties the text box when it sends).
+
+    With both cores busy (and a second test run beside it), JupyterLab sometimes did not show a
+    kernel update for tens of seconds, or a click seemed lost: the click is repeated then. A click
+    that did arrive empties the kernel's text first, so a repeated one cannot send it twice.
+    """
     page.locator(".rtnb-text input").fill(question)
-    page.wait_for_function(
-        "(text) => document.querySelector('.kernel-typed')?.innerText === text",
-        arg=question,
-        timeout=60_000,
-    )
-    page.locator("button.rtnb-send").click()
+    page.wait_for_function(KERNEL_TYPED, arg=question, timeout=120_000)
+    for attempt in range(3):
+        page.locator("button.rtnb-send").click()
+        try:
+            page.wait_for_function(KERNEL_TYPED, arg="", timeout=60_000)
+            return
+        except Exception:
+            if attempt == 2:
+                raise
+            print(f"Send click {attempt + 1} for {question!r} did not reach the kernel")
 
 
 def run_console_turn(lab: Lab, wav: Path) -> dict[str, Any]:
@@ -192,13 +221,13 @@ def run_console_turn(lab: Lab, wav: Path) -> dict[str, Any]:
             # A typed question whose tool needs approval: a card, approved in the page.
             send_typed(page, "What is the forecast for London?")
             card = page.locator(".rtnb-approval")
-            card.wait_for(timeout=60_000)
+            card.wait_for(timeout=120_000)
             card_text = card.inner_text()
             card.locator("button.rtnb-approve").click()
             page.wait_for_function(
                 """() => [...document.querySelectorAll(".rtnb-transcript .rtnb-assistant")]
                           .some((line) => line.innerText.includes("rain."))""",
-                timeout=60_000,
+                timeout=120_000,
             )
             decided = card.inner_text()
 
@@ -213,7 +242,7 @@ def run_console_turn(lab: Lab, wav: Path) -> dict[str, Any]:
                   return status.dataset.item !== previous && Number(status.dataset.itemMs) >= 200;
                 }""",
                 arg=previous_item,
-                timeout=60_000,
+                timeout=120_000,
             )
             page.locator("button.rtnb-interrupt").click()
             played_in_page = int(
@@ -223,11 +252,17 @@ def run_console_turn(lab: Lab, wav: Path) -> dict[str, Any]:
 
             page.evaluate(RUN_CELL, 1)
             page.wait_for_function(
-                f"() => ({CELL_OUTPUT})(1).includes('RTNB-RESULT')", timeout=120_000
+                f"() => ({CELL_OUTPUT})(1).includes('RTNB-RESULT')", timeout=180_000
             )
             output = page.evaluate(CELL_OUTPUT, 1)
         except Exception:
             print("cell outputs:", [page.evaluate(CELL_OUTPUT, i) for i in range(2)])
+            with contextlib.suppress(Exception):  # what the kernel saw
+                page.evaluate(RUN_CELL, 2)
+                page.wait_for_function(
+                    f"() => ({CELL_OUTPUT})(2).includes('RTNB-DIAG')", timeout=30_000
+                )
+                print(page.evaluate(CELL_OUTPUT, 2))
             page.screenshot(path=str(wav.with_suffix(".png")), full_page=True)
             print("\n".join(logs[-60:]))
             print("".join(lab.log[-60:]))
@@ -249,7 +284,7 @@ def run_console_turn(lab: Lab, wav: Path) -> dict[str, Any]:
 def test_spoken_question_through_the_browser(tmp_path: Path) -> None:
     with jupyter_lab(tmp_path / "lab") as lab:
         setup = f"ROME_ANSWER = {ROME_ANSWER!r}\n{SETUP}"
-        write_notebook(lab.root / "console.ipynb", setup, REPORT)
+        write_notebook(lab.root / "console.ipynb", setup, REPORT, DIAGNOSE)
         wav = tmp_path / "question.wav"
         write_question_wav(wav, "What is the weather in Paris?")
         result = run_console_turn(lab, wav)
