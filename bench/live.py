@@ -398,6 +398,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     args = parser.parse_args()
     if args.serve:
+        from bench.record import ensure_stream
+
+        ensure_stream()  # records it on a fresh machine, before serve()'s loop starts
         asyncio.run(serve())
         return
     for row in run(seconds=args.seconds):
