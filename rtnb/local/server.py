@@ -138,11 +138,8 @@ async def start_local_server(
 
 def _ready_tts(engine: str) -> str:
     """Check the ``tts`` option and load the neural voice once, here, not on the first answer."""
-    name = engine
     synthesize("Ready.", engine=engine)  # raises for an unknown or missing engine
-    if engine == "auto":
-        name = default_tts_engine()
-    return name
+    return default_tts_engine() if engine == "auto" else engine
 
 
 def _stt_label(engine: object) -> str:
