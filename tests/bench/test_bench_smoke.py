@@ -75,6 +75,7 @@ def test_widgets_rows_from_a_result() -> None:
     assert rows["audio played / sent"].value == pytest.approx(100)
 
 
+@pytest.mark.timeout(400)  # three systems, each a server child and a model load, on a busy machine
 def test_a_short_live_run_produces_its_rows() -> None:
     # A real server child and a real WebSocket, 2 s per system instead of 60.
     from bench import live
