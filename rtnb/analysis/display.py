@@ -1,0 +1,100 @@
+"""Tables that keep missing values as data but show them as blank cells.
+
+The analysis frames hold ``NaN`` (no number: a typed turn has no transcript time) and ``None``
+(no value: a message has no tool) as pandas does, so ``isna``, ``dropna`` and arithmetic work as
+usual. Shown as text, those would read ``NaN`` in one cell and ``None`` in the next; what is
+missing should look empty. :class:`BlankFrame` is a :class:`pandas.DataFrame` whose notebook
+display (``_repr_html_``) and ``repr`` leave such cells blank; selections, ``head``, ``copy``
+and the like stay :class:`BlankFrame`. :func:`html_table` renders any frame the same way for a
+widget (for example an ``ipywidgets.HTML``).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+from pandas.api.types import is_float_dtype
+
+BLANK = ""
+"""What a missing value shows as."""
+
+
+def blank_missing(frame: pd.DataFrame) -> pd.DataFrame:
+    """A plain copy of ``frame`` for display, every missing value (``None``, ``NaN``, ``NA``,
+    ``NaT``) as a float ``NaN`` (pandas writes ``None`` and ``<NA>`` literally whatever its
+    ``na_rep``, but ``NaN`` as ``na_rep``). Float columns are kept as they are, so they keep
+    their common number of decimals."""
+    shown = pd.DataFrame(frame, copy=True)
+    for position in range(shown.shape[1]):
+        column = shown.iloc[:, position]
+        if is_float_dtype(column.dtype) or not column.isna().any():
+            continue
+        shown.isetitem(position, column.astype(object).where(column.notna(), np.nan))
+    return shown
+
+
+class BlankFrame(pd.DataFrame):
+    """A :class:`pandas.DataFrame` shown with blank cells where values are missing.
+
+    Only the display changes: the data keep their ``NaN``/``None`` (``frame.isna()`` is as for
+    any DataFrame), and ``to_html``/``to_string``/``to_csv`` keep pandas' defaults. Wrap any
+    frame (``BlankFrame(frame)``) to show it this way; ``pd.DataFrame(blank_frame)`` gives a
+    plain one back.
+    """
+
+    @property
+    def _constructor(self) -> type[BlankFrame]:
+        return BlankFrame
+
+    def __repr__(self) -> str:
+        return blank_missing(self).to_string(
+            na_rep=BLANK,
+            max_rows=pd.get_option("display.max_rows"),
+            min_rows=pd.get_option("display.min_rows"),
+            max_cols=pd.get_option("display.max_columns"),
+            max_colwidth=pd.get_option("display.max_colwidth"),
+            line_width=pd.get_option("display.width"),
+            show_dimensions=pd.get_option("display.show_dimensions"),
+        )
+
+    def _repr_html_(self) -> str | None:
+        if not pd.get_option("display.notebook_repr_html"):
+            return None
+        return blank_missing(self).to_html(
+            na_rep=BLANK,
+            max_rows=pd.get_option("display.max_rows"),
+            max_cols=pd.get_option("display.max_columns"),
+            show_dimensions=pd.get_option("display.show_dimensions"),
+            float_format=pd.get_option("display.float_format"),
+            notebook=True,
+        )
+
+
+def html_table(
+    frame: pd.DataFrame,
+    *,
+    classes: str | Iterable[str] = (),
+    index: bool = False,
+    float_format: str | None = None,
+) -> str:
+    """``frame`` as an HTML ``<table>`` for a widget: values escaped, missing values blank.
+
+    ``classes`` are added to the table's ``class`` (``rtnb-table`` is always there);
+    ``float_format`` (a ``str.format`` pattern such as ``"{:.0f}"``) formats float cells;
+    ``index=True`` keeps the row labels.
+    """
+    names = [classes] if isinstance(classes, str) else list(classes)
+    for name in names:
+        if html.escape(name, quote=True) != name or not name.strip():
+            raise ValueError(f"classes: {name!r} is not a CSS class name")
+    return blank_missing(frame).to_html(
+        index=index,
+        na_rep=BLANK,
+        float_format=None if float_format is None else float_format.format,
+        classes=["rtnb-table", *names],
+        border=0,
+        escape=True,
+    )
