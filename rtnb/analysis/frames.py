@@ -47,11 +47,8 @@ LATENCY_COLUMNS = [
     "outcome",
 ]
 # Numbers even for an empty frame (whose columns would otherwise be object).
-_LATENCY_TYPES = {
-    "turn": int,
-    "tools": int,
-    **dict.fromkeys(("t", "vad_ms", "transcript_ms", "first_audio_ms", "done_ms", "tool_ms"), float),
-}
+_LATENCY_FLOATS = ("t", "vad_ms", "transcript_ms", "first_audio_ms", "done_ms", "tool_ms")
+_LATENCY_TYPES = {"turn": int, "tools": int, **dict.fromkeys(_LATENCY_FLOATS, float)}
 TOOL_COLUMNS = ["call_id", "tool", "agent", "arguments", "output", "t", "duration_ms", "turn"]
 GUARDRAIL_COLUMNS = ["t", "guardrail", "item_id", "response_id", "message"]
 
