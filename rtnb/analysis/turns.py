@@ -67,6 +67,8 @@ class Turn:
     interrupted: set[str | None] = field(default_factory=set)
     """Responses whose audio was interrupted."""
     tools: list[ToolCall] = field(default_factory=list)
+    over: bool = False
+    """Whether a later turn began or the session disconnected (no answer is to come)."""
 
     def ms(self, mark: float | None) -> float:
         """Milliseconds from the turn's end to ``mark`` (``NaN`` for no mark)."""
@@ -76,13 +78,14 @@ class Turn:
     def outcome(self) -> str:
         """How the turn's last response went (one of :data:`OUTCOMES`).
 
-        ``no answer``: no response started (``create_response`` off, or nothing heard);
-        ``in progress``: the last response, or a tool call it asked for, has not finished;
+        ``no answer``: no response started before the next turn or the end of the session
+        (``create_response`` off, or nothing heard); ``in progress``: the answer is to come (no
+        response yet), or the last response, or a tool call it asked for, has not finished;
         ``interrupted``: the last response was cancelled or its audio cut (barge-in,
         ``interrupt()``); ``failed``/``incomplete``: the response's own status.
         """
         if not self.responses:
-            return "no answer"
+            return "no answer" if self.over else "in progress"
         last = self.responses[-1]
         status = self.statuses.get(last)
         if last in self.interrupted or status == "cancelled":
@@ -147,6 +150,8 @@ class _Splitter:
         return self.current  # a response that began before the observer did
 
     def start(self, kind: str, item_id: str | None, t: float, vad_ms: float) -> None:
+        if self.turns:
+            self.turns[-1].over = True
         self.turns.append(Turn(len(self.turns), kind, item_id, t, vad_ms))
 
     def add(self, record: Record) -> None:
@@ -154,8 +159,10 @@ class _Splitter:
         response_id = record.get("response_id") or self.last_response
         if kind in ("session.created", "session.updated"):
             self.turn_detection = record.get("turn_detection")
-        elif kind == "connection_change" and record.get("backend"):
-            self.backend = record["backend"]
+        elif kind == "connection_change":
+            self.backend = record.get("backend") or self.backend
+            if record.get("status") == "disconnected" and self.turns:
+                self.turns[-1].over = True
         elif kind == "input_audio_buffer.speech_stopped":
             self.spoken.add(record.get("item_id"))
             vad_ms = silence_ms(self.turn_detection, self.backend)
