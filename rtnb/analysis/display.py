@@ -11,7 +11,7 @@ widget (for example an ``ipywidgets.HTML``).
 
 from __future__ import annotations
 
-import html
+import re
 from collections.abc import Iterable
 
 import numpy as np
@@ -20,6 +20,8 @@ from pandas.api.types import is_float_dtype
 
 BLANK = ""
 """What a missing value shows as."""
+
+_CLASS_NAME = re.compile(r"-?[A-Za-z_][A-Za-z0-9_-]*")
 
 
 def blank_missing(frame: pd.DataFrame) -> pd.DataFrame:
@@ -88,7 +90,7 @@ def html_table(
     """
     names = [classes] if isinstance(classes, str) else list(classes)
     for name in names:
-        if html.escape(name, quote=True) != name or not name.strip():
+        if not _CLASS_NAME.fullmatch(name):
             raise ValueError(f"classes: {name!r} is not a CSS class name")
     return blank_missing(frame).to_html(
         index=index,
