@@ -4,15 +4,16 @@ The analysis frames hold ``NaN`` (no number: a typed turn has no transcript time
 (no value: a message has no tool) as pandas does, so ``isna``, ``dropna`` and arithmetic work as
 usual. Shown as text, those would read ``NaN`` in one cell and ``None`` in the next; what is
 missing should look empty. :class:`BlankFrame` is a :class:`pandas.DataFrame` whose notebook
-display (``_repr_html_``) and ``repr`` leave such cells blank; selections, ``head``, ``copy``
-and the like stay :class:`BlankFrame`. :func:`html_table` renders any frame the same way for a
-widget (for example an ``ipywidgets.HTML``).
+display (``_repr_html_``), ``repr``, ``to_string`` and ``to_html`` leave such cells blank;
+selections, ``head``, ``copy`` and the like stay :class:`BlankFrame`. :func:`html_table`
+renders any frame the same way for a widget (for example an ``ipywidgets.HTML``).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -41,32 +42,42 @@ def blank_missing(frame: pd.DataFrame) -> pd.DataFrame:
 class BlankFrame(pd.DataFrame):
     """A :class:`pandas.DataFrame` shown with blank cells where values are missing.
 
-    Only the display changes: the data keep their ``NaN``/``None`` (``frame.isna()`` is as for
-    any DataFrame), and ``to_html``/``to_string``/``to_csv`` keep pandas' defaults. Wrap any
-    frame (``BlankFrame(frame)``) to show it this way; ``pd.DataFrame(blank_frame)`` gives a
-    plain one back.
+    Only the text changes: the notebook display (``_repr_html_``), ``repr``/``print``,
+    ``to_string`` and ``to_html`` write missing values as ``na_rep`` (default blank, ``None``
+    included, which pandas itself always writes as ``None``); the data keep their
+    ``NaN``/``None`` (``frame.isna()`` is as for any DataFrame) and ``to_csv``/``to_json`` are
+    pandas' own. Wrap any frame (``BlankFrame(frame)``) to show it this way;
+    ``pd.DataFrame(blank_frame)`` gives a plain one back.
     """
 
     @property
     def _constructor(self) -> type[BlankFrame]:
         return BlankFrame
 
+    def to_string(self, *args: Any, na_rep: str = BLANK, **kwargs: Any) -> str | None:
+        """:meth:`pandas.DataFrame.to_string`, missing values written as ``na_rep``."""
+        return pd.DataFrame.to_string(blank_missing(self), *args, na_rep=na_rep, **kwargs)
+
+    def to_html(self, *args: Any, na_rep: str = BLANK, **kwargs: Any) -> str | None:
+        """:meth:`pandas.DataFrame.to_html`, missing values written as ``na_rep``."""
+        return pd.DataFrame.to_html(blank_missing(self), *args, na_rep=na_rep, **kwargs)
+
     def __repr__(self) -> str:
-        return blank_missing(self).to_string(
-            na_rep=BLANK,
-            max_rows=pd.get_option("display.max_rows"),
-            min_rows=pd.get_option("display.min_rows"),
-            max_cols=pd.get_option("display.max_columns"),
-            max_colwidth=pd.get_option("display.max_colwidth"),
-            line_width=pd.get_option("display.width"),
-            show_dimensions=pd.get_option("display.show_dimensions"),
+        return str(
+            self.to_string(
+                max_rows=pd.get_option("display.max_rows"),
+                min_rows=pd.get_option("display.min_rows"),
+                max_cols=pd.get_option("display.max_columns"),
+                max_colwidth=pd.get_option("display.max_colwidth"),
+                line_width=pd.get_option("display.width"),
+                show_dimensions=pd.get_option("display.show_dimensions"),
+            )
         )
 
     def _repr_html_(self) -> str | None:
         if not pd.get_option("display.notebook_repr_html"):
             return None
-        return blank_missing(self).to_html(
-            na_rep=BLANK,
+        return self.to_html(
             max_rows=pd.get_option("display.max_rows"),
             max_cols=pd.get_option("display.max_columns"),
             show_dimensions=pd.get_option("display.show_dimensions"),
@@ -92,9 +103,8 @@ def html_table(
     for name in names:
         if not _CLASS_NAME.fullmatch(name):
             raise ValueError(f"classes: {name!r} is not a CSS class name")
-    return blank_missing(frame).to_html(
+    return BlankFrame(frame).to_html(
         index=index,
-        na_rep=BLANK,
         float_format=None if float_format is None else float_format.format,
         classes=["rtnb-table", *names],
         border=0,

@@ -19,8 +19,8 @@ def test_frames_show_blanks_where_values_are_missing(conversation) -> None:
     for make in FRAMES:
         frame = make(session)
         assert isinstance(frame, BlankFrame)
-        assert not MISSING_TEXT.search(repr(frame)), make.__name__
-        assert not MISSING_TEXT.search(frame._repr_html_()), make.__name__
+        for text in (repr(frame), frame._repr_html_(), frame.to_string(index=False)):
+            assert not MISSING_TEXT.search(text), make.__name__
 
 
 def test_the_data_keep_their_missing_values(conversation) -> None:
@@ -43,6 +43,8 @@ def test_selections_stay_blank_frames(conversation) -> None:
         assert isinstance(part, BlankFrame)
         assert not MISSING_TEXT.search(part._repr_html_())
     assert type(pd.DataFrame(frame)) is pd.DataFrame
+    roles = frame[["role"]].to_string(na_rep="-", index=False).split()
+    assert roles[:4] == ["role", "user", "-", "assistant"]  # na_rep as asked, None included
 
 
 def test_html_table_for_widgets(conversation) -> None:
