@@ -180,7 +180,7 @@ class _Splitter:
             if turn is not None and turn.transcript is None:
                 turn.transcript = t
         elif kind == "agent_start":
-            self.last_response = response_id
+            response_id = self.last_response = record.get("response_id")
             turn = self.response_turn[response_id] = self.current
             if turn is not None:
                 turn.responses.append(response_id)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from rtnb.analysis import latency_frame, tool_frame
 from rtnb.analysis.turns import split_turns
 
@@ -52,3 +54,23 @@ def test_turns_of_records_match_the_frame(paced) -> None:
     assert [turn.number for turn in turns] == list(latency_frame(paced.observer)["turn"])
     assert [call.turn for call in calls] == [0]
     assert turns[0].tools[0] is calls[0]
+
+
+def test_audio_committed_by_hand_is_a_spoken_turn_without_vad_silence() -> None:
+    # Push to talk: no speech_stopped, the user's audio item arrives after the commit.
+    audio_item = {"item_id": "u1", "type": "message", "role": "user"}
+    audio_item["content"] = [{"type": "input_audio", "transcript": None}]
+    vad = {"type": "semantic_vad", "eagerness": "auto"}
+    records = [
+        {"t": 0.0, "event": "connection_change", "status": "connected", "backend": "openai"},
+        {"t": 0.0, "event": "session.updated", "turn_detection": vad},
+        {"t": 1.0, "event": "history_updated", "items": [audio_item], "order": ["u1"]},
+        {"t": 1.2, "event": "agent_start", "response_id": "r1"},
+        {"t": 1.9, "event": "agent_end", "response_id": "r1", "status": "failed"},
+    ]
+    turns, _ = split_turns(records)
+    assert [(turn.kind, turn.item_id, turn.outcome) for turn in turns] == [
+        ("spoken", "u1", "failed")
+    ]
+    assert math.isnan(turns[0].vad_ms)  # OpenAI's semantic VAD waits as long as it judges
+    assert turns[0].ms(turns[0].done) == pytest.approx(900)
