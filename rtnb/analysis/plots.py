@@ -162,13 +162,20 @@ def _ms(value: float) -> str:
 
 
 def tool_plot(source: Any, ax: matplotlib.axes.Axes | None = None) -> matplotlib.axes.Axes:
-    """Tool call durations: one bar per call, labelled with its turn and tool."""
+    """Tool call durations: one bar per call, labelled with its turn (when it has one) and
+    tool, its duration written after it (``running`` while it runs)."""
     ax = _axes(ax)
     frame = tool_frame(source)
     ax.set(title="Tool calls", xlabel="duration (ms)")
     if frame.empty:
         return _empty(ax, "no tool calls yet")
-    labels = [f"{row.turn}: {row.tool} #{i}" for i, row in enumerate(frame.itertuples())]
-    ax.barh(labels, frame["duration_ms"].fillna(0.0), color="tab:purple")
+    labels = [
+        f"{row.tool} #{i}" if pd.isna(row.turn) else f"{int(row.turn)}: {row.tool} #{i}"
+        for i, row in enumerate(frame.itertuples())
+    ]
+    bars = ax.barh(labels, frame["duration_ms"].fillna(0.0), color=TOOL_COLOR)
+    notes = ["running" if math.isnan(v) else _ms(v) for v in frame["duration_ms"]]
+    ax.bar_label(bars, notes, padding=3, fontsize="small", color="0.25")
+    ax.margins(x=0.15)  # room for the notes
     ax.invert_yaxis()
     return ax

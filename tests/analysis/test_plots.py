@@ -113,6 +113,16 @@ def test_tool_plot_has_a_bar_per_call(conversation) -> None:
     ax = tool_plot(session, ax=axes())
     assert len(ax.patches) == 3
     assert ax.get_yticklabels()[0].get_text() == "0: get_weather #0"
+    assert all(t.get_text().endswith(" ms") for t in ax.texts)  # durations written out
+    assert len(ax.texts) == 3
+
+
+def test_tool_plot_of_a_call_before_any_turn_still_running() -> None:
+    observer = SessionObserver()
+    observer.add({"t": 0.5, "event": "agent_tool_start", "call_id": "c1", "tool": "lookup"})
+    ax = tool_plot(observer, ax=axes())
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["lookup #0"]
+    assert [t.get_text() for t in ax.texts] == ["running"]
 
 
 def test_plots_of_nothing_say_so() -> None:
