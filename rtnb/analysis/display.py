@@ -5,7 +5,8 @@ The analysis frames hold ``NaN`` (no number: a typed turn has no transcript time
 usual. Shown as text, those would read ``NaN`` in one cell and ``None`` in the next; what is
 missing should look empty. :class:`BlankFrame` is a :class:`pandas.DataFrame` whose notebook
 display (``_repr_html_``), ``repr``, ``to_string`` and ``to_html`` leave such cells blank;
-selections, ``head``, ``copy`` and the like stay :class:`BlankFrame`. :func:`html_table`
+selections, ``head``, ``copy`` and the like stay :class:`BlankFrame`, and its columns are
+:class:`BlankSeries`, shown the same way. :func:`html_table`
 renders any frame the same way for a widget (for example an ``ipywidgets.HTML``).
 """
 
@@ -32,11 +33,33 @@ def blank_missing(frame: pd.DataFrame) -> pd.DataFrame:
     their common number of decimals."""
     shown = pd.DataFrame(frame, copy=True)
     for position in range(shown.shape[1]):
-        column = shown.iloc[:, position]
-        if is_float_dtype(column.dtype) or not column.isna().any():
-            continue
-        shown.isetitem(position, column.astype(object).where(column.notna(), np.nan))
+        shown.isetitem(position, _blank_series(shown.iloc[:, position]))
     return shown
+
+
+def _blank_series(series: pd.Series) -> pd.Series:
+    """A plain copy of ``series``, every missing value as ``NaN`` (see :func:`blank_missing`)."""
+    shown = pd.Series(series, copy=True)
+    if is_float_dtype(shown.dtype) or not shown.isna().any():
+        return shown
+    return shown.astype(object).where(shown.notna(), np.nan)
+
+
+class BlankSeries(pd.Series):
+    """A column of a :class:`BlankFrame`: a :class:`pandas.Series` whose ``repr`` and
+    ``to_string`` show missing values blank, as the frame does."""
+
+    @property
+    def _constructor(self) -> type[BlankSeries]:
+        return BlankSeries
+
+    @property
+    def _constructor_expanddim(self) -> type[BlankFrame]:
+        return BlankFrame
+
+    def to_string(self, *args: Any, na_rep: str = BLANK, **kwargs: Any) -> str | None:
+        """:meth:`pandas.Series.to_string`, missing values written as ``na_rep``."""
+        return pd.Series.to_string(_blank_series(self), *args, na_rep=na_rep, **kwargs)
 
 
 class BlankFrame(pd.DataFrame):
@@ -53,6 +76,8 @@ class BlankFrame(pd.DataFrame):
     @property
     def _constructor(self) -> type[BlankFrame]:
         return BlankFrame
+
+    _constructor_sliced = BlankSeries
 
     def to_string(self, *args: Any, na_rep: str = BLANK, **kwargs: Any) -> str | None:
         """:meth:`pandas.DataFrame.to_string`, missing values written as ``na_rep``."""

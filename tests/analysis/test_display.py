@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from rtnb.analysis import guardrail_frame, history_frame, latency_frame, tool_frame
-from rtnb.analysis.display import BlankFrame, html_table
+from rtnb.analysis.display import BlankFrame, BlankSeries, html_table
 
 FRAMES = (history_frame, latency_frame, tool_frame, guardrail_frame)
 MISSING_TEXT = re.compile(r"\b(NaN|None|nan|<NA>|NaT)\b")
@@ -43,6 +43,9 @@ def test_selections_stay_blank_frames(conversation) -> None:
         assert isinstance(part, BlankFrame)
         assert not MISSING_TEXT.search(part._repr_html_())
     assert type(pd.DataFrame(frame)) is pd.DataFrame
+    column = frame["tool"]
+    assert isinstance(column, BlankSeries) and column.isna().any()
+    assert not MISSING_TEXT.search(repr(column)) and MISSING_TEXT.search(repr(pd.Series(column)))
     roles = frame[["role"]].to_string(na_rep="-", index=False).split()
     assert roles[:4] == ["role", "user", "-", "assistant"]  # na_rep as asked, None included
 
