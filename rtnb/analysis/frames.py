@@ -3,6 +3,10 @@
 Each function takes a session (its observer is attached on first use: call
 :func:`~rtnb.analysis.observe` before connecting to see everything), an observer, or a replayed
 session. Times are seconds since the observer started; durations are milliseconds.
+
+Missing values stay missing (``NaN`` for numbers, ``None`` for the rest), so pandas' ``isna``,
+``dropna`` and arithmetic work; the frames are :class:`~rtnb.analysis.display.BlankFrame` objects,
+which a notebook (and ``repr``) shows with blank cells there instead of ``NaN`` or ``None``.
 """
 
 from __future__ import annotations
@@ -12,8 +16,10 @@ from typing import Any
 
 import pandas as pd
 
+from .display import BlankFrame
 from .observer import SessionObserver, observe
-from .records import Record, item_to_dict
+from .records import item_to_dict
+from .turns import split_turns
 
 HISTORY_COLUMNS = [
     "item_id",
@@ -32,17 +38,22 @@ LATENCY_COLUMNS = [
     "kind",
     "item_id",
     "t",
+    "vad_ms",
     "transcript_ms",
     "first_audio_ms",
     "done_ms",
     "tools",
     "tool_ms",
+    "outcome",
 ]
+# Numbers even for an empty frame (whose columns would otherwise be object).
+_LATENCY_FLOATS = ("t", "vad_ms", "transcript_ms", "first_audio_ms", "done_ms", "tool_ms")
+_LATENCY_TYPES = {"turn": int, "tools": int, **dict.fromkeys(_LATENCY_FLOATS, float)}
 TOOL_COLUMNS = ["call_id", "tool", "agent", "arguments", "output", "t", "duration_ms", "turn"]
 GUARDRAIL_COLUMNS = ["t", "guardrail", "item_id", "response_id", "message"]
 
 
-def history_frame(source: Any) -> pd.DataFrame:
+def history_frame(source: Any) -> BlankFrame:
     """One row per history item: id, type, role, agent, status, words, tool call, audio length.
 
     ``text`` is the message's words (text and transcripts); ``tool``, ``arguments`` and
@@ -56,7 +67,7 @@ def history_frame(source: Any) -> pd.DataFrame:
         items = [item_to_dict(item) for item in live]
     rows = [_history_row(item, observer) for item in items]
     # Float even when empty (an empty column is object, which pandas 2 will not round).
-    return pd.DataFrame(rows, columns=HISTORY_COLUMNS).astype({"audio_ms": float})
+    return BlankFrame(pd.DataFrame(rows, columns=HISTORY_COLUMNS).astype({"audio_ms": float}))
 
 
 def _history_row(item: dict[str, Any], observer: SessionObserver) -> dict[str, Any]:
@@ -80,97 +91,61 @@ def _history_row(item: dict[str, Any], observer: SessionObserver) -> dict[str, A
     }
 
 
-def _turn_starts(records: list[Record]) -> list[tuple[int, str, str | None]]:
-    """(record index, kind, item id) where a turn starts: end of speech, or a typed message."""
-    starts: list[tuple[int, str, str | None]] = []
-    spoken: set[str] = set()
-    seen_user: set[str] = set()
-    for index, record in enumerate(records):
-        kind = record["event"]
-        if kind == "input_audio_buffer.speech_stopped":
-            spoken.add(record.get("item_id", ""))
-            starts.append((index, "spoken", record.get("item_id")))
-        elif kind == "history_updated":
-            for item in record["items"]:
-                if item.get("role") != "user" or item["item_id"] in seen_user:
-                    continue
-                seen_user.add(item["item_id"])
-                audio = any("audio" in part["type"] for part in item.get("content", []))
-                if not audio and item["item_id"] not in spoken:
-                    starts.append((index, "typed", item["item_id"]))
-    return starts
+def latency_frame(source: Any) -> BlankFrame:
+    """One row per user turn: how long the answer took, in milliseconds.
+
+    ``t`` is when the user's turn ended (seconds): ``speech_stopped`` for a spoken turn, the
+    message's arrival for a typed one. ``transcript_ms``, ``first_audio_ms`` and ``done_ms`` (the
+    end of the turn's last response) count from there; ``vad_ms`` is the silence the server's
+    VAD waited for before it ended a spoken turn (``silence_duration_ms``), so the user stopped
+    speaking ``vad_ms`` before ``t``. ``tools`` and ``tool_ms`` are the turn's tool calls and
+    their total duration; ``outcome`` says how the turn ended (``answered``, ``interrupted``,
+    ``no answer``, ``in progress``, ...: see :attr:`rtnb.analysis.turns.Turn.outcome`).
+
+    Responses are paired with the turn they answer, not with the time they end in (see
+    :mod:`rtnb.analysis.turns`). Missing times are ``NaN`` (shown blank).
+    """
+    turns, _ = split_turns(observe(source).records)
+    rows = [
+        {
+            "turn": turn.number,
+            "kind": turn.kind,
+            "item_id": turn.item_id,
+            "t": turn.t,
+            "vad_ms": turn.vad_ms,
+            "transcript_ms": turn.ms(turn.transcript),
+            "first_audio_ms": turn.ms(turn.first_audio),
+            "done_ms": turn.ms(turn.done),
+            "tools": len(turn.tools),
+            "tool_ms": sum(call.duration_ms for call in turn.tools if call.end is not None),
+            "outcome": turn.outcome,
+        }
+        for turn in turns
+    ]
+    return BlankFrame(pd.DataFrame(rows, columns=LATENCY_COLUMNS).astype(_LATENCY_TYPES))
 
 
-def latency_frame(source: Any) -> pd.DataFrame:
-    """One row per user turn: milliseconds from the end of the user's speech (or the typed
-    message) to the transcript, the first audio and the end of the last response, plus the
-    number of tool calls and their total duration."""
-    records = observe(source).records
-    starts = _turn_starts(records)
-    rows = []
-    for turn, (begin, kind, item_id) in enumerate(starts):
-        end = starts[turn + 1][0] if turn + 1 < len(starts) else len(records)
-        t0 = records[begin]["t"]
-        marks: dict[str, float] = {}
-        tool_ms = 0.0
-        tool_start: dict[str, float] = {}
-        for record in records[begin:end]:
-            event, t = record["event"], record["t"]
-            if event == "conversation.item.input_audio_transcription.completed":
-                marks.setdefault("transcript", t)
-            elif event == "audio":
-                marks.setdefault("first_audio", t)
-            elif event == "agent_end":
-                marks["done"] = t
-            elif event == "agent_tool_start":
-                tool_start[record["call_id"]] = t
-            elif event == "agent_tool_end" and record["call_id"] in tool_start:
-                tool_ms += (t - tool_start[record["call_id"]]) * 1000
-        rows.append(
-            {
-                "turn": turn,
-                "kind": kind,
-                "item_id": item_id,
-                "t": t0,
-                **{
-                    f"{mark}_ms": (marks[mark] - t0) * 1000 if mark in marks else math.nan
-                    for mark in ("transcript", "first_audio", "done")
-                },
-                "tools": len(tool_start),
-                "tool_ms": tool_ms,
-            }
-        )
-    return pd.DataFrame(rows, columns=LATENCY_COLUMNS)
+def tool_frame(source: Any) -> BlankFrame:
+    """One row per tool call: tool, agent, arguments, output, start time (s), duration (ms) and
+    the turn it belongs to (that of the response which asked for it; ``None`` before any)."""
+    _, calls = split_turns(observe(source).records)
+    rows = [
+        {
+            "call_id": call.call_id,
+            "tool": call.tool,
+            "agent": call.agent,
+            "arguments": call.arguments,
+            "output": call.output,
+            "t": call.t,
+            "duration_ms": call.duration_ms,
+            "turn": call.turn,
+        }
+        for call in calls
+    ]
+    return BlankFrame(pd.DataFrame(rows, columns=TOOL_COLUMNS))
 
 
-def tool_frame(source: Any) -> pd.DataFrame:
-    """One row per tool call: tool, agent, arguments, output, start time and duration (ms)."""
-    records = observe(source).records
-    starts = _turn_starts(records)
-    turn_at = {index: turn for turn, (index, _, _) in enumerate(starts)}
-    calls: dict[str, dict[str, Any]] = {}
-    turn = -1
-    for index, record in enumerate(records):
-        turn = turn_at.get(index, turn)
-        if record["event"] == "agent_tool_start":
-            calls[record["call_id"]] = {
-                "call_id": record["call_id"],
-                "tool": record.get("tool"),
-                "agent": record.get("agent"),
-                "arguments": record.get("arguments"),
-                "output": None,
-                "t": record["t"],
-                "duration_ms": math.nan,
-                "turn": turn if turn >= 0 else None,
-            }
-        elif record["event"] == "agent_tool_end" and record["call_id"] in calls:
-            call = calls[record["call_id"]]
-            call["output"] = record.get("output")
-            call["duration_ms"] = (record["t"] - call["t"]) * 1000
-    return pd.DataFrame(list(calls.values()), columns=TOOL_COLUMNS)
-
-
-def guardrail_frame(source: Any) -> pd.DataFrame:
+def guardrail_frame(source: Any) -> BlankFrame:
     """One row per guardrail that tripped: time, guardrail name, item, response, message."""
     rows = [
         {
@@ -184,4 +159,4 @@ def guardrail_frame(source: Any) -> pd.DataFrame:
         if record["event"] == "guardrail_tripped"
         for name in record.get("guardrails") or ["(unnamed)"]
     ]
-    return pd.DataFrame(rows, columns=GUARDRAIL_COLUMNS)
+    return BlankFrame(pd.DataFrame(rows, columns=GUARDRAIL_COLUMNS))

@@ -102,7 +102,12 @@ class SessionObserver:
         if event.type == "history_updated":
             record = self._history_record(event.history)
         else:
-            record = record_event(event, agent=agent_name(self.session), audio=self.audio)
+            record = record_event(
+                event,
+                agent=agent_name(self.session),
+                audio=self.audio,
+                backend=getattr(self.session, "backend", None),
+            )
         if record is not None:
             self.add({"t": round(self.now(), 6), **record})
 

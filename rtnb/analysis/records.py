@@ -26,9 +26,12 @@ WIRE_EVENTS = frozenset(
         "input_audio_buffer.speech_started",
         "input_audio_buffer.speech_stopped",
         "conversation.item.input_audio_transcription.completed",
+        "session.created",
+        "session.updated",
     }
 )
-"""Server events kept (from ``transport_event``) for turn timing."""
+"""Server events kept (from ``transport_event``) for turn timing; of the session events, only
+their turn detection (the VAD's silence is part of a spoken turn's latency)."""
 
 _WIRE_FIELDS = ("item_id", "audio_start_ms", "audio_end_ms", "transcript")
 
@@ -47,6 +50,16 @@ def guardrail_names(results: Any) -> list[str]:
         guardrail = getattr(result, "guardrail", None)
         names.append(name_of(guardrail) or name_of(getattr(result, "name", None)) or str(result))
     return names
+
+
+def turn_detection_of(session: Any) -> dict[str, Any] | None:
+    """The turn detection settings of a ``session.created``/``session.updated`` session
+    (``audio.input.turn_detection`` in the GA schema, ``turn_detection`` in the beta one)."""
+    if not isinstance(session, dict):
+        return None
+    audio_input = (session.get("audio") or {}).get("input") or {}
+    settings = audio_input.get("turn_detection", session.get("turn_detection"))
+    return dict(settings) if isinstance(settings, dict) else None
 
 
 def item_to_dict(item: HistoryItem) -> dict[str, Any]:
@@ -77,8 +90,13 @@ def fingerprint(item: HistoryItem) -> tuple[Any, ...]:
     return (item.type, item.status, tuple((p.type, p.value) for p in item.content))
 
 
-def record_event(event: Any, *, agent: str | None, audio: bool) -> Record | None:
+def record_event(
+    event: Any, *, agent: str | None, audio: bool, backend: str | None = None
+) -> Record | None:
     """A record of a session event (without ``t``), or ``None`` for events not recorded.
+
+    ``agent`` and ``backend`` (the session's, e.g. ``local`` or ``openai``) go into the
+    ``connection_change`` records.
 
     ``history_updated`` is not handled here (the observer records what changed).
     """
@@ -126,7 +144,7 @@ def record_event(event: Any, *, agent: str | None, audio: bool) -> Record | None
             "to_agent": name_of(getattr(event, "to_agent", None)),
         }
     elif kind == "connection_change":
-        record = {"status": event.status, "agent": agent}
+        record = {"status": event.status, "agent": agent, "backend": backend}
     elif kind == "error":
         error = event.error
         message = error.get("message") if isinstance(error, dict) else None
@@ -136,7 +154,12 @@ def record_event(event: Any, *, agent: str | None, audio: bool) -> Record | None
         kind = wire.get("type", "")
         if kind not in WIRE_EVENTS:
             return None
-        record = {key: wire[key] for key in _WIRE_FIELDS if key in wire}
+        if kind.startswith("session."):
+            # A replayed event carries the record's own field (no "session").
+            settings = turn_detection_of(wire["session"]) if "session" in wire else None
+            record = {"turn_detection": settings or wire.get("turn_detection")}
+        else:
+            record = {key: wire[key] for key in _WIRE_FIELDS if key in wire}
     else:
         return None
     return {"event": kind, **record}

@@ -24,7 +24,8 @@ PlotFunction = Callable[..., Axes]
 
 
 class LivePlot(ipywidgets.Image):
-    """``plot(session, ax=...)`` redrawn when the session's observer records events."""
+    """``plot(session, ax=..., **plot_options)`` redrawn when the session's observer records
+    events. :attr:`axes` is the latest drawing (its figure is not shown anywhere else)."""
 
     def __init__(
         self,
@@ -34,12 +35,15 @@ class LivePlot(ipywidgets.Image):
         loop: asyncio.AbstractEventLoop | None = None,
         interval: float = 1.0,
         figsize: tuple[float, float] = (7.0, 3.0),
+        plot_options: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(format="png", **kwargs)
         self.session = session
         self.plot = plot
+        self.plot_options = dict(plot_options or {})
         self.figsize = figsize
+        self.axes: Axes | None = None
         self._throttle = Throttle(self.redraw, interval, LoopBridge(loop).loop)
         observe(session).on_record(lambda _record: self._throttle.trigger())
         self.redraw()
@@ -47,15 +51,22 @@ class LivePlot(ipywidgets.Image):
     def redraw(self) -> None:
         """Draw the plot now."""
         figure = Figure(figsize=self.figsize, layout="constrained")
-        self.plot(self.session, ax=figure.subplots())
+        self.axes = self.plot(self.session, ax=figure.subplots(), **self.plot_options)
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", dpi=80)
         self.value = buffer.getvalue()
 
 
-def live_latency(session: Any, **options: Any) -> LivePlot:
-    """:func:`~rtnb.analysis.plots.latency_plot`, kept up to date."""
-    return LivePlot(session, latency_plot, **options)
+LIVE_LATENCY_TURNS = 8
+"""How many of the latest turns :func:`live_latency` shows by default."""
+
+
+def live_latency(
+    session: Any, *, last: int | None = LIVE_LATENCY_TURNS, **options: Any
+) -> LivePlot:
+    """:func:`~rtnb.analysis.plots.latency_plot` of the ``last`` turns (``None``: all), kept up
+    to date; a turn still waiting for its answer is labelled ``in progress``."""
+    return LivePlot(session, latency_plot, plot_options={"last": last}, **options)
 
 
 def live_guardrails(session: Any, **options: Any) -> LivePlot:

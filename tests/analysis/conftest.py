@@ -1,4 +1,4 @@
-"""The observed local-server conversation the analysis tests share (one per module)."""
+"""The observed local-server conversations the analysis tests share (one each per module)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,14 @@ import pytest
 from rtnb import RealtimeSession
 from rtnb.analysis import SessionObserver
 
-from .conversation import converse
+from .conversation import PacedConversation, converse, converse_paced
 
 
 @pytest.fixture(scope="module")
 def conversation() -> tuple[RealtimeSession, SessionObserver]:
     return asyncio.run(converse())
+
+
+@pytest.fixture(scope="module")
+def paced() -> PacedConversation:
+    return asyncio.run(converse_paced())

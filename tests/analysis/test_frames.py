@@ -17,6 +17,7 @@ from rtnb.analysis import (
 )
 from rtnb.analysis.frames import GUARDRAIL_COLUMNS, HISTORY_COLUMNS, LATENCY_COLUMNS
 from rtnb.local.numbers import canonical_words
+from rtnb.local.vad import EAGERNESS_SILENCE_MS
 
 
 def test_history_frame(conversation) -> None:
@@ -49,6 +50,9 @@ def test_latency_frame(conversation) -> None:
     assert math.isnan(typed.transcript_ms) and 0 <= typed.first_audio_ms <= typed.done_ms
     assert typed.tools == 2  # the blocked answer was retried with a new call
     assert spoken.t < typed.t
+    assert list(frame["outcome"]) == ["answered", "answered"]  # the retry answered London
+    # The session's default semantic_vad, which the local server maps onto a fixed silence.
+    assert spoken.vad_ms == EAGERNESS_SILENCE_MS["auto"] and math.isnan(typed.vad_ms)
 
 
 def test_tool_frame(conversation) -> None:
@@ -88,6 +92,12 @@ def test_observe_returns_one_observer_per_session(conversation) -> None:
     session, observer = conversation
     assert observe(session) is observer
     assert observe(observer) is observer
+
+
+def test_an_empty_latency_frame_keeps_its_numeric_columns() -> None:
+    frame = latency_frame(SessionObserver())
+    assert list(frame.columns) == LATENCY_COLUMNS and frame.empty
+    assert frame["done_ms"].dtype == float and frame["tools"].dtype == int
 
 
 def test_an_empty_history_frame_keeps_its_numeric_column() -> None:

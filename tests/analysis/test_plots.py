@@ -2,23 +2,103 @@
 
 from __future__ import annotations
 
+import math
+
 import matplotlib.pyplot as plt
+import pytest
+from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 
-from rtnb.analysis import SessionObserver
-from rtnb.analysis.plots import guardrail_plot, latency_plot, tool_plot
+from rtnb.analysis import SessionObserver, latency_frame, tool_frame
+from rtnb.analysis.plots import (
+    LATENCY_STEPS,
+    TOOL_LABEL,
+    TOOL_MIN_WIDTH,
+    VAD_LABEL,
+    guardrail_plot,
+    latency_plot,
+    tool_plot,
+)
 
 
 def axes():
     return Figure().subplots()
 
 
-def test_latency_plot_stacks_three_steps_per_turn(conversation) -> None:
+def bars(ax) -> dict[str, list[tuple[float, float, float]]]:
+    """Legend label -> (row, left, width) of each bar of that series."""
+    return {
+        c.get_label(): [(p.get_y() + p.get_height() / 2, p.get_x(), p.get_width()) for p in c]
+        for c in ax.containers
+        if isinstance(c, BarContainer)
+    }
+
+
+def test_latency_plot_stacks_the_steps_of_each_turn(conversation) -> None:
     session, _ = conversation
+    frame = latency_frame(session)
     ax = latency_plot(session, ax=axes())
-    assert len(ax.patches) == 3 * 2  # three steps, two turns
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["0 (spoken)", "1 (typed)"]
+    series = bars(ax)
+    assert [label for label, _, _ in LATENCY_STEPS] == list(series)[1:4]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["0 spoken", "1 typed"]
+    # The typed turn (row 1) starts at 0; each step begins where the one before it ended.
+    typed = [(left, width) for row, left, width in series["→ first audio"] if row == 1]
+    assert typed == [(0.0, pytest.approx(frame["first_audio_ms"].iloc[1]))]
+    done = [(left, width) for row, left, width in series["→ response done"] if row == 1]
+    assert done[0][0] == pytest.approx(sum(typed[0]))
+    assert done[0][0] + done[0][1] == pytest.approx(frame["done_ms"].iloc[1])
     assert "tool time" in [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_tool_time_is_a_visible_bar_where_the_tool_ran(conversation) -> None:
+    session, _ = conversation
+    frame, calls = latency_frame(session), tool_frame(session)
+    ax = latency_plot(session, ax=axes())
+    tools = bars(ax)[TOOL_LABEL]
+    axis = ax.get_xlim()[1] - ax.get_xlim()[0]
+    assert len(tools) == len(calls) == 3
+    assert [row for row, _, _ in tools] == list(calls["turn"])
+    for (row, left, width), call in zip(tools, calls.itertuples(), strict=True):
+        turn = frame.iloc[int(row)]
+        offset = 0.0 if math.isnan(turn.vad_ms) else turn.vad_ms
+        assert left == pytest.approx(offset + (call.t - turn.t) * 1000)
+        assert width / axis >= TOOL_MIN_WIDTH / 2  # a 0.3 ms tool stays visible
+        assert width >= call.duration_ms
+    notes = [t.get_text() for t in ax.texts]
+    assert notes[0].startswith("1 tool ") and notes[1].startswith("2 tools ")
+
+
+def test_the_vad_silence_is_its_own_segment(paced) -> None:
+    frame = latency_frame(paced.session)
+    ax = latency_plot(paced.session, ax=axes())
+    series = bars(ax)
+    spoken = [i for i, kind in enumerate(frame["kind"]) if kind == "spoken"]
+    assert series[VAD_LABEL] == [(i, 0.0, frame["vad_ms"].iloc[i]) for i in spoken]
+    # After the silence, the transcript: its segment starts where the silence ends.
+    transcript = {row: left for row, left, _ in series["→ transcript"]}
+    assert [transcript[i] for i in spoken] == [frame["vad_ms"].iloc[i] for i in spoken]
+    assert "ms after the user stopped speaking" in ax.get_xlabel()
+
+
+def test_turns_without_an_answer_say_why(paced) -> None:
+    ax = latency_plot(paced.session, ax=axes())
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "0 spoken",
+        "1 typed",
+        "2 typed · interrupted",
+        "3 spoken · no answer",
+    ]
+    rows = {label: [row for row, _, _ in spans] for label, spans in bars(ax).items()}
+    assert 3 in rows["→ transcript"]  # heard, transcribed, not answered
+    assert 3 not in rows["→ first audio"] + rows["→ response done"]
+
+
+def test_latency_plot_can_show_the_last_turns(paced) -> None:
+    ax = latency_plot(paced.session, ax=axes(), last=2)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["2 typed · interrupted", "3 spoken · no answer"]
+    with pytest.raises(ValueError, match="last"):
+        latency_plot(paced.session, ax=axes(), last=0)
 
 
 def test_guardrail_plot_has_a_line_per_guardrail(conversation) -> None:
@@ -33,6 +113,16 @@ def test_tool_plot_has_a_bar_per_call(conversation) -> None:
     ax = tool_plot(session, ax=axes())
     assert len(ax.patches) == 3
     assert ax.get_yticklabels()[0].get_text() == "0: get_weather #0"
+    assert all(t.get_text().endswith(" ms") for t in ax.texts)  # durations written out
+    assert len(ax.texts) == 3
+
+
+def test_tool_plot_of_a_call_before_any_turn_still_running() -> None:
+    observer = SessionObserver()
+    observer.add({"t": 0.5, "event": "agent_tool_start", "call_id": "c1", "tool": "lookup"})
+    ax = tool_plot(observer, ax=axes())
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["lookup #0"]
+    assert [t.get_text() for t in ax.texts] == ["running"]
 
 
 def test_plots_of_nothing_say_so() -> None:

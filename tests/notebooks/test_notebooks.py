@@ -12,6 +12,7 @@ slower, not wrong.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -29,6 +30,9 @@ PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
 PARALLEL = 2
 CELL_TIMEOUT_S = 300
 SHOWN = ("text/html", "image/png", "application/vnd.jupyter.widget-view+json")
+MISSING_CELL = re.compile(r"<t[dh][^>]*>\s*(NaN|None|nan|<NA>|&lt;NA&gt;|NaT)\s*</t[dh]>")
+TABLE_NOTEBOOKS = ("01_quickstart", "03_tools", "06_interruption_and_vad")
+"""Notebooks that show analysis frames (their tables must be there to be checked)."""
 
 Run = tuple[nbformat.NotebookNode, float]
 
@@ -75,3 +79,20 @@ def test_notebook_runs_offline(path: Path, runs: dict[str, Future[Run]]) -> None
         if kind in SHOWN
     ]
     assert shown, f"{path.name} should end with a table, a plot or a widget"
+
+
+@pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])
+def test_tables_show_missing_values_as_blanks(path: Path, runs: dict[str, Future[Run]]) -> None:
+    notebook, _ = runs[path.name].result()
+    tables = [
+        output.data["text/html"]
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+        if output.output_type in ("execute_result", "display_data")
+        and "<table" in output.data.get("text/html", "")
+    ]
+    if path.stem in TABLE_NOTEBOOKS:
+        assert tables, f"{path.name} should show a table"
+    for table in tables:
+        assert not MISSING_CELL.search(table), f"{path.name} shows a missing value as text"
