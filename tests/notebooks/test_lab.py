@@ -14,7 +14,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +173,8 @@ class LabRun:
     log: list[str]
     base: str = ""
     token: str = ""
+    started: list[Any] = field(default_factory=list)
+    """Processes to kill after the test if they are still there (``psutil.Process``)."""
 
     def get(self, path: str) -> Any:
         return _get_json(f"{self.base}{path}?token={self.token}", self.log)
@@ -227,7 +229,6 @@ def rtnb_lab(tmp_path: Path, **env_vars: str) -> Iterator[LabRun]:
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    started: list[Any] = []
     try:
         assert found.wait(90), "".join(run.log)
         match = URL.search("".join(run.log))
@@ -236,7 +237,7 @@ def rtnb_lab(tmp_path: Path, **env_vars: str) -> Iterator[LabRun]:
         yield run
     finally:
         with contextlib.suppress(psutil.Error):
-            started = psutil.Process(process.pid).children(recursive=True)
+            run.started += psutil.Process(process.pid).children(recursive=True)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -244,7 +245,7 @@ def rtnb_lab(tmp_path: Path, **env_vars: str) -> Iterator[LabRun]:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(10)
-        for leftover in started:  # whatever a failing rtnb left behind
+        for leftover in run.started:  # whatever a failing rtnb left behind
             with contextlib.suppress(psutil.Error):
                 leftover.kill()
         reader.join(5)
@@ -309,6 +310,7 @@ def test_a_stopped_rtnb_lab_leaves_no_process_and_no_modified_notebook(
                 "the kernel process",
             )
             family = [rtnb, *rtnb.children(recursive=True)]
+            run.started += family
             assert kernel_process in family and len(family) >= 3  # rtnb, JupyterLab, kernel
             port = int(run.base.rsplit(":", 1)[1])
 
