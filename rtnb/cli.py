@@ -210,6 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             from rtnb.demo import run_demo
 
+            if not any(ch.isalnum() for ch in args.question):
+                raise ValueError(f"--question {args.question!r}: give words to say")
             return asyncio.run(run_demo(args.question, args.out, realtime=not args.fast))
     except KeyboardInterrupt:
         return 130

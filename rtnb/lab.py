@@ -35,7 +35,7 @@ from rtnb.transport.base import is_loopback_host
 
 QUICKSTART = "01_quickstart.ipynb"
 COPY_DIR = "rtnb-notebooks"
-"""Where the packaged notebooks are copied (relative to the working directory)."""
+"""The working copy of the tutorials (relative to the directory ``rtnb lab`` runs in)."""
 
 
 def clone_notebooks() -> Path | None:
@@ -73,6 +73,15 @@ def notebooks_dir(
     return target
 
 
+def check_host(host: str, *, allow_remote: bool = False) -> None:
+    """Refuse a non-loopback ``host`` unless ``allow_remote`` (``ValueError``)."""
+    if not allow_remote and not is_loopback_host(host):
+        raise ValueError(
+            f"host {host!r} is not a loopback address; pass --allow-remote to expose JupyterLab "
+            "(and everything it can run) to other machines"
+        )
+
+
 def lab_command(
     directory: Path,
     *,
@@ -87,11 +96,7 @@ def lab_command(
     ``app_settings_dir`` replaces JupyterLab's application settings directory (the defaults
     written by :func:`rtnb.lab_settings.write_app_settings`).
     """
-    if not allow_remote and not is_loopback_host(host):
-        raise ValueError(
-            f"host {host!r} is not a loopback address; pass --allow-remote to expose JupyterLab "
-            "(and everything it can run) to other machines"
-        )
+    check_host(host, allow_remote=allow_remote)
     command = [
         sys.executable,
         "-m",
@@ -131,6 +136,7 @@ def run_lab(
             file=sys.stderr,
         )
         return 1
+    check_host(host, allow_remote=allow_remote)  # before anything is copied
     folder = notebooks_dir(directory)
     backend = (
         "the OpenAI Realtime API (OPENAI_API_KEY is set)"

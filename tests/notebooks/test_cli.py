@@ -56,3 +56,11 @@ def test_every_default_is_stated_in_the_help(name: str) -> None:
             assert str(action.default) in action.help, (
                 f"{name} {action.option_strings[0]}: says a default other than {action.default!r}"
             )
+
+
+@pytest.mark.parametrize("question", ["", "  ", "?!"])
+def test_demo_refuses_a_question_without_words(
+    question: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["demo", "--question", question]) == 2
+    assert "--question" in capsys.readouterr().err

@@ -133,14 +133,18 @@ def test_news_are_off_in_a_settings_dir_of_its_own(tmp_path: Path) -> None:
     assert {p.name: p.read_bytes() for p in source.iterdir()} == before  # untouched
 
 
-def test_public_host_needs_allow_remote(capsys: pytest.CaptureFixture[str]) -> None:
+def test_public_host_needs_allow_remote(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with pytest.raises(ValueError, match="--allow-remote"):
         lab.lab_command(ROOT / "notebooks", host="0.0.0.0")
     assert "--ServerApp.ip=0.0.0.0" in lab.lab_command(
         ROOT / "notebooks", host="0.0.0.0", allow_remote=True
     )
+    monkeypatch.chdir(tmp_path)
     assert main(["lab", "--host", "0.0.0.0"]) == 2
     assert "not a loopback address" in capsys.readouterr().err
+    assert not (tmp_path / lab.COPY_DIR).exists()  # refused before anything was copied
 
 
 def test_installed_from_a_wheel_copies_the_packaged_notebooks(
