@@ -4,11 +4,12 @@ What JupyterLab opens, first match wins:
 
 1. ``--dir DIR``: any directory you choose, used as it is;
 2. otherwise a working copy of the tutorials in ``./rtnb-notebooks`` (in the directory you run
-   ``rtnb lab`` from), made from the ``notebooks/`` folder of the clone rtnb runs from (an
-   editable install, ``pip install -e``) or, installed from a wheel, from the copy packaged in it
-   (``rtnb/_notebooks``). Outputs, autosaves and the files the tutorials write stay in the copy,
-   so a clone's ``git status`` stays clean (its ``.gitignore`` lists ``rtnb-notebooks/``). Each
-   start copies new tutorials and updates the ones you have not edited (see
+   ``rtnb lab`` from; run inside a working copy, that copy), made from the ``notebooks/`` folder
+   of the clone rtnb runs from (an editable install, ``pip install -e``) or, installed from a
+   wheel, from the copy packaged in it (``rtnb/_notebooks``). Outputs, autosaves and the files
+   the tutorials write stay in the copy, so a clone's ``git status`` stays clean (its
+   ``.gitignore`` lists ``rtnb-notebooks/``). Each start copies new tutorials and updates the
+   ones you have not edited (see
    :mod:`rtnb.lab_copy`).
 
 JupyterLab listens on 127.0.0.1 unless ``--host`` names another address, which needs
@@ -28,7 +29,7 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
-from rtnb.lab_copy import sync_working_copy
+from rtnb.lab_copy import MANIFEST, sync_working_copy
 from rtnb.lab_process import run_until_stopped
 from rtnb.lab_settings import write_app_settings
 from rtnb.transport.base import is_loopback_host
@@ -67,7 +68,9 @@ def notebooks_dir(
     source = clone_notebooks() or packaged_notebooks()
     if source is None:
         raise ValueError("no tutorial notebooks found; pass --dir DIR")
-    target = (cwd or Path.cwd()) / COPY_DIR
+    here = cwd or Path.cwd()
+    # run from inside the working copy: that copy, not a copy nested in it
+    target = here if (here / MANIFEST).is_file() else here / COPY_DIR
     for note in sync_working_copy(source, target):
         print(f"rtnb lab: {note}", flush=True)
     return target

@@ -48,6 +48,7 @@ def test_command_serves_a_working_copy_of_the_clone_notebooks_on_loopback(
     assert "--LabApp.default_url=/lab/tree/01_quickstart.ipynb" in command
     assert "--ServerApp.port=9999" in command and "--no-browser" in command
     assert f"--LabApp.app_settings_dir={tmp_path / 'settings'}" in command
+    assert lab.notebooks_dir(cwd=folder) == folder  # run again from inside the copy
 
 
 def test_the_clone_ignores_the_working_copy() -> None:
