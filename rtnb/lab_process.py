@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import subprocess
+import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,6 +42,11 @@ class _Stopper:
         self.requested += 1
         self.remember_descendants()
         if self.requested == 1:
+            print(
+                "rtnb lab: stopping JupyterLab and its kernels (again to kill them now)",
+                file=sys.stderr,
+                flush=True,
+            )
             _send(self.process, signal.SIGTERM)
             self._timer = threading.Timer(self.grace_s, self.kill)
             self._timer.daemon = True

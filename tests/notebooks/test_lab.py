@@ -326,6 +326,7 @@ def test_a_stopped_rtnb_lab_leaves_no_process_and_no_modified_notebook(
             with pytest.raises(ConnectionRefusedError):
                 socket.create_connection(("127.0.0.1", port), timeout=5).close()
             assert code == 128 + stop  # as a shell reports a process ended by the signal
+        assert "rtnb lab: stopping JupyterLab and its kernels" in "".join(run.log)
     finally:
         modified = original.read_bytes() != stored
         original.write_bytes(stored)  # never leave the clone changed, even when this fails
