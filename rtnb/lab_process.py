@@ -86,33 +86,41 @@ def run_until_stopped(
     When stopped by a signal the return code is ``128 + signal`` of the first signal, as a
     shell reports a process ended by it.
     """
-    process = subprocess.Popen(
-        list(command),
-        cwd=cwd,
-        env=env,
-        # Its own process group: a Ctrl-C in the terminal reaches rtnb only, which shuts
-        # JupyterLab down in one step (JupyterLab would ask for a confirmation instead).
-        start_new_session=True,
-    )
-    stopper = _Stopper(process, grace_s)
     received: list[int] = []
+    stopper: _Stopper | None = None
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         received.append(signum)
-        stopper(signum, frame)
+        if stopper is not None:
+            stopper(signum, frame)
 
+    # Installed before the start, so that no signal can end rtnb with JupyterLab left running.
     previous = {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS}
     try:
-        code = process.wait()
-    except BaseException:
-        stopper.kill()
-        process.wait()
-        raise
+        process = subprocess.Popen(
+            list(command),
+            cwd=cwd,
+            env=env,
+            # Its own process group: a Ctrl-C in the terminal reaches rtnb only, which shuts
+            # JupyterLab down in one step (JupyterLab would ask for a confirmation instead).
+            start_new_session=True,
+        )
+        stopper = _Stopper(process, grace_s)
+        if received:  # a signal came while it was starting
+            stopper(received[0], None)
+        try:
+            code = process.wait()
+        except BaseException:
+            stopper.kill()
+            process.wait()
+            raise
     finally:
-        stopper.cancel_timer()
+        if stopper is not None:
+            stopper.cancel_timer()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        stop_processes(stopper.descendants, grace_s=grace_s)
+        if stopper is not None:
+            stop_processes(stopper.descendants, grace_s=grace_s)
     return 128 + received[0] if received else code
 
 
