@@ -212,6 +212,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             if not any(ch.isalnum() for ch in args.question):
                 raise ValueError(f"--question {args.question!r}: give words to say")
+            folder = Path(args.out).expanduser().resolve().parent
+            if not folder.is_dir():
+                raise ValueError(f"--out {args.out}: no directory {folder}")
             return asyncio.run(run_demo(args.question, args.out, realtime=not args.fast))
     except KeyboardInterrupt:
         return 130

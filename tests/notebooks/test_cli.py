@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from importlib import metadata
+from pathlib import Path
 
 import pytest
 
@@ -64,3 +65,11 @@ def test_demo_refuses_a_question_without_words(
 ) -> None:
     assert cli.main(["demo", "--question", question]) == 2
     assert "--question" in capsys.readouterr().err
+
+
+def test_demo_refuses_an_answer_file_in_a_missing_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "missing" / "answer.wav"
+    assert cli.main(["demo", "--out", str(out)]) == 2  # before any conversation
+    assert f"--out {out}" in capsys.readouterr().err
