@@ -1,15 +1,21 @@
-"""Command line: ``rtnb serve`` runs the local server, ``rtnb demo`` holds a spoken conversation,
-``rtnb lab`` opens the tutorial notebooks in JupyterLab."""
+"""The ``rtnb`` command: ``serve``, ``demo`` and ``lab`` (see :data:`DESCRIPTION`)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import re
 import sys
 from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
 
+from rtnb.lab import COPY_DIR
 from rtnb.local.server import start_local_server
+
+DEMO_QUESTION = "What is the weather in Paris?"
+DEMO_OUT = "rtnb-demo-answer.wav"
 
 
 async def _serve(args: argparse.Namespace) -> None:
@@ -43,14 +49,62 @@ def _llm_options(args: argparse.Namespace) -> dict[str, str] | None:
     return {"base_url": args.llm_url, "model": args.llm_model}  # the key: RTNB_LLM_API_KEY
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rtnb", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+DESCRIPTION = """\
+Realtime voice agents in Jupyter.
 
-    serve = commands.add_parser("serve", help="run the embedded local realtime server")
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
-    serve.add_argument("--port", type=int, default=8765, help="port (0 picks a free one)")
-    serve.add_argument("--token", default=None, help="require this bearer token from clients")
+  rtnb lab     JupyterLab on a working copy of the tutorial notebooks
+  rtnb demo    a spoken question to a tool-using agent, answered aloud (offline)
+  rtnb serve   the embedded local realtime server, for your own clients
+
+Run "rtnb COMMAND --help" for a command's options."""
+"""The top-level help text (plain text: argparse prints it as it is)."""
+
+LAB_DESCRIPTION = f"""\
+Start JupyterLab on the tutorial notebooks, opened at the quickstart.
+
+Without --dir, JupyterLab opens a working copy of the tutorials in
+./{COPY_DIR} (in the directory you run this from), so running them never
+modifies the originals: a clone's notebooks/ stays as committed (git ignores
+{COPY_DIR}/). Each start copies new tutorials and updates the copies you
+have not edited; edited copies are kept and reported. With --dir DIR,
+JupyterLab opens DIR itself and saves there.
+
+Ctrl-C (or SIGTERM, SIGHUP) shuts JupyterLab and its kernels down. The
+JupyterLab news pop-up is off for this run (your own settings still win).
+With OPENAI_API_KEY set the notebooks talk to the OpenAI Realtime API,
+otherwise to the embedded local server."""
+"""``rtnb lab --help``: where the notebooks come from and how it stops."""
+
+
+def package_version() -> str:
+    """The installed rtnb's version (the source tree's ``pyproject.toml`` one if not installed)."""
+    try:
+        return metadata.version("rtnb")
+    except metadata.PackageNotFoundError:
+        pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+        found = re.search(r'^version = "([^"]+)"', pyproject.read_text(encoding="utf-8"), re.M)
+        return found.group(1) if found else "unknown"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="rtnb", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"rtnb {package_version()}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser(
+        "serve",
+        help="the embedded local realtime server, for your own clients",
+        description="Serve the Realtime API protocol offline at ws://HOST:PORT/v1/realtime.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    serve.add_argument(
+        "--port", type=int, default=8765, help="port (default: 8765; 0 picks a free one)"
+    )
+    serve.add_argument(
+        "--token", default=None, help="require this bearer token from clients (default: none)"
+    )
     serve.add_argument(
         "--allow-remote", action="store_true", help="allow binding a non-loopback address"
     )
@@ -61,12 +115,17 @@ def _parser() -> argparse.ArgumentParser:
         help="answer with this OpenAI-compatible chat server (e.g. http://127.0.0.1:11434/v1); "
         "key from RTNB_LLM_API_KEY (default: $RTNB_LLM_URL, else the deterministic policy)",
     )
-    serve.add_argument("--llm-model", default=None, help="the chat model's name (with --llm-url)")
+    serve.add_argument(
+        "--llm-model",
+        default=None,
+        help="the chat model's name (with --llm-url; default: $RTNB_LLM_MODEL)",
+    )
     serve.add_argument(
         "--stt",
         choices=("whisper", "pocketsphinx"),
         default=None,
-        help="speech-to-text engine (default: whisper when the speech extra is installed)",
+        help="speech-to-text engine (default: whisper when the speech extra is installed, else "
+        "pocketsphinx)",
     )
     serve.add_argument(
         "--stt-model",
@@ -78,27 +137,51 @@ def _parser() -> argparse.ArgumentParser:
         "--vad",
         choices=("auto", "silero", "webrtc"),
         default="auto",
-        help="voice activity detector (default: silero when installed, else webrtc)",
+        help="voice activity detector (default: auto, which is silero when installed, else webrtc)",
     )
     serve.add_argument(
         "--tts",
         choices=("auto", "piper", "espeak"),
         default="auto",
-        help="the assistant's voice (default: piper when installed, else espeak-ng)",
+        help="the assistant's voice (default: auto, which is piper when installed, else espeak)",
     )
 
-    demo = commands.add_parser("demo", help="a spoken conversation with a tool-using agent")
-    demo.add_argument(
-        "--question", default="What is the weather in Paris?", help="what the user says"
+    demo = commands.add_parser(
+        "demo",
+        help="a spoken question to a tool-using agent, answered aloud (offline)",
+        description="Speak a question (with the local text-to-speech) to a weather agent on the "
+        "embedded local server, print the conversation and a latency table, and save the "
+        "spoken answer. Needs no API key and no network.",
     )
-    demo.add_argument("--out", default="rtnb-demo-answer.wav", help="WAV file for the answer")
+    demo.add_argument(
+        "--question",
+        default=DEMO_QUESTION,
+        help=f'what the user says (default: "{DEMO_QUESTION}"); any question gets an answer',
+    )
+    demo.add_argument(
+        "--out", default=DEMO_OUT, help=f"WAV file for the answer (default: {DEMO_OUT})"
+    )
     demo.add_argument(
         "--fast", action="store_true", help="stream audio as fast as possible (no real-time pace)"
     )
-    lab = commands.add_parser("lab", help="JupyterLab on the tutorial notebooks (the quickstart)")
-    lab.add_argument("--dir", default=None, help="notebook directory (default: see rtnb.lab)")
-    lab.add_argument("--host", default="127.0.0.1", help="address to bind (default: loopback)")
-    lab.add_argument("--port", type=int, default=None, help="port (default: JupyterLab's 8888)")
+    lab = commands.add_parser(
+        "lab",
+        help="JupyterLab on a working copy of the tutorial notebooks",
+        description=LAB_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    lab.add_argument(
+        "--dir",
+        default=None,
+        help=f"open this directory instead (default: the working copy ./{COPY_DIR})",
+    )
+    lab.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    lab.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="port (default: 8888, or the next free one; 0 picks any free port)",
+    )
     lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
     lab.add_argument(
         "--allow-remote", action="store_true", help="allow binding a non-loopback address"
@@ -127,6 +210,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             from rtnb.demo import run_demo
 
+            if not any(ch.isalnum() for ch in args.question):
+                raise ValueError(f"--question {args.question!r}: give words to say")
+            folder = Path(args.out).expanduser().resolve().parent
+            if not folder.is_dir():
+                raise ValueError(f"--out {args.out}: no directory {folder}")
             return asyncio.run(run_demo(args.question, args.out, realtime=not args.fast))
     except KeyboardInterrupt:
         return 130

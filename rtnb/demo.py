@@ -9,12 +9,15 @@ a latency table are printed.
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 import wave
 from dataclasses import dataclass, field
 from typing import Any
 
 from rtnb import FunctionCallItem, RealtimeAgent, RealtimeSession, speak, tool
+from rtnb.demo_turn import STAGES, TurnWatch, describe_error
+from rtnb.local.policy import Policy
 from rtnb.local.server import start_local_server
 from rtnb.local.tts import USER_VOICE, synthesize
 from rtnb.protocol.audio import SAMPLE_RATE
@@ -73,27 +76,47 @@ class TurnTimes:
         ]
 
 
-async def run_demo(question: str, out_path: str, *, realtime: bool = True) -> int:
-    """Run the demo; return a process exit code (0 when the agent answered)."""
+async def run_demo(
+    question: str,
+    out_path: str,
+    *,
+    realtime: bool = True,
+    policy: Policy | None = None,
+    guard_s: float = TURN_TIMEOUT_S,
+) -> int:
+    """Run the demo; return a process exit code (0 when the agent answered aloud).
+
+    ``policy`` replaces the server's default policy (tests); ``guard_s`` is the last-resort limit
+    on the whole turn: failures reported by the server end the turn as soon as they arrive.
+    """
     # Started here rather than left to the session, so an OPENAI_API_KEY in the environment
     # cannot send the demo to the paid service.
-    async with await start_local_server(realtime_pacing=realtime) as server:
+    async with await start_local_server(realtime_pacing=realtime, policy=policy) as server:
         session = RealtimeSession(demo_agent(), config=DEMO_CONFIG, url=server.url)
         print("engines: " + ", ".join(f"{part} {name}" for part, name in server.engines.items()))
-        return await _converse(session, question, out_path, realtime=realtime)
+        return await converse(session, question, out_path, realtime=realtime, guard_s=guard_s)
 
 
-async def _converse(
-    session: RealtimeSession, question: str, out_path: str, *, realtime: bool
+async def converse(
+    session: RealtimeSession,
+    question: str,
+    out_path: str,
+    *,
+    realtime: bool = True,
+    guard_s: float = TURN_TIMEOUT_S,
 ) -> int:
+    """Speak ``question`` into ``session``, wait for the spoken answer, print and save it.
+
+    Returns 0 when an answer with audio arrived, else 1 after printing why not.
+    """
     times = TurnTimes()
-    finished = asyncio.Event()
-    tool_ran = asyncio.Event()
+    watch = TurnWatch()
 
     @session.on("transport_event")
     def on_wire(event: Any) -> None:
         kind = event.event.get("type")
         now = time.perf_counter()
+        watch.stage = STAGES.get(kind, watch.stage)
         if kind == "input_audio_buffer.speech_stopped" and times.speech_stopped is None:
             times.speech_stopped = now
         elif (
@@ -101,26 +124,24 @@ async def _converse(
             and times.transcript is None
         ):
             times.transcript = now
-
-    @session.on("agent_tool_end")
-    def on_tool_end(event: Any) -> None:
-        tool_ran.set()
+        elif kind == "response.done" and watch.response_done(event.event.get("response") or {}):
+            times.response_done = now
 
     @session.on("audio")
     def on_audio(event: Any) -> None:
         if times.first_audio is None:
             times.first_audio = time.perf_counter()
         times.answer_audio += event.data
-
-    @session.on("agent_end")
-    def on_agent_end(event: Any) -> None:
-        if tool_ran.is_set() and times.answer_audio:
-            times.response_done = time.perf_counter()
-            finished.set()
+        watch.voiced.add(event.response_id)
 
     @session.on("error")
     def on_error(event: Any) -> None:
-        print(f"error: {event.error}")
+        watch.fail(f"error: {describe_error(event.error)}")
+
+    @session.on("connection_change")
+    def on_status(event: Any) -> None:
+        if event.status == "disconnected":
+            watch.fail("the connection to the server closed before the answer")
 
     print(f"user (spoken by the local TTS): {question}")
     async with session:
@@ -131,9 +152,11 @@ async def _converse(
         seconds = await speak(session, speech, realtime=realtime, silence_ms=TRAILING_SILENCE_MS)
         times.speech_end = started + seconds if realtime else started
         try:
-            await asyncio.wait_for(finished.wait(), TURN_TIMEOUT_S)
+            await asyncio.wait_for(watch.done.wait(), guard_s)
         except asyncio.TimeoutError:  # not the builtin before Python 3.11
-            print("the agent did not answer in time")
+            watch.fail(f"no answer after {guard_s:.0f} s (last step: {watch.stage})")
+        if watch.failure is not None:
+            print(f"rtnb demo: {watch.failure}", file=sys.stderr)
             return 1
         _print_conversation(session)
     _write_wav(out_path, bytes(times.answer_audio))

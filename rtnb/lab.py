@@ -1,34 +1,42 @@
-"""``rtnb lab``: JupyterLab on the tutorial notebooks, opened at the quickstart.
+"""``rtnb lab``: JupyterLab on a working copy of the tutorial notebooks, opened at the quickstart.
 
-Where the notebooks come from, first match wins:
+What JupyterLab opens, first match wins:
 
-1. ``--dir DIR``: any directory you choose;
-2. the ``notebooks/`` folder of the clone rtnb runs from (an editable install, ``pip install -e``);
-3. otherwise (rtnb installed from a wheel) the copy packaged in the wheel (``rtnb/_notebooks``),
-   copied once into ``./rtnb-notebooks`` so your edits and outputs stay out of site-packages
-   (files already there are kept).
+1. ``--dir DIR``: any directory you choose, used as it is;
+2. otherwise a working copy of the tutorials in ``./rtnb-notebooks`` (in the directory you run
+   ``rtnb lab`` from; run inside a working copy, that copy), made from the ``notebooks/`` folder
+   of the clone rtnb runs from (an editable install, ``pip install -e``) or, installed from a
+   wheel, from the copy packaged in it (``rtnb/_notebooks``). Outputs, autosaves and the files
+   the tutorials write stay in the copy, so a clone's ``git status`` stays clean (its
+   ``.gitignore`` lists ``rtnb-notebooks/``). Each start copies new tutorials and updates the
+   ones you have not edited (see
+   :mod:`rtnb.lab_copy`).
 
 JupyterLab listens on 127.0.0.1 unless ``--host`` names another address, which needs
-``--allow-remote``. The kernels inherit the environment: with ``OPENAI_API_KEY`` set the notebooks
-talk to the OpenAI Realtime API, otherwise to the embedded local server. The key itself is never
-printed, put on a command line or written anywhere by this command.
+``--allow-remote``. Its news pop-up is turned off for the run (:mod:`rtnb.lab_settings`). Stopping
+``rtnb lab`` (Ctrl-C, SIGTERM, SIGHUP) shuts JupyterLab and its kernels down
+(:mod:`rtnb.lab_process`). The kernels inherit the environment: with ``OPENAI_API_KEY`` set the
+notebooks talk to the OpenAI Realtime API, otherwise to the embedded local server. The key itself
+is never printed, put on a command line or written anywhere by this command.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
-import subprocess
 import sys
+import tempfile
 from importlib import resources
 from pathlib import Path
 
+from rtnb.lab_copy import MANIFEST, sync_working_copy
+from rtnb.lab_process import run_until_stopped
+from rtnb.lab_settings import write_app_settings
 from rtnb.transport.base import is_loopback_host
 
 QUICKSTART = "01_quickstart.ipynb"
 COPY_DIR = "rtnb-notebooks"
-"""Where the packaged notebooks are copied (relative to the working directory)."""
+"""The working copy of the tutorials (relative to the directory ``rtnb lab`` runs in)."""
 
 
 def clone_notebooks() -> Path | None:
@@ -47,24 +55,34 @@ def packaged_notebooks() -> Path | None:
 def notebooks_dir(
     explicit: str | os.PathLike[str] | None = None, *, cwd: Path | None = None
 ) -> Path:
-    """The directory JupyterLab should open (see the module docstring for the order)."""
+    """The directory JupyterLab should open (see the module docstring for the order).
+
+    Without ``explicit``, the working copy is brought up to date first; what happened to
+    notebooks already there is printed.
+    """
     if explicit is not None:
         path = Path(explicit).expanduser().resolve()
         if not path.is_dir():
             raise ValueError(f"--dir {explicit}: not a directory")
         return path
-    clone = clone_notebooks()
-    if clone is not None:
-        return clone
-    packaged = packaged_notebooks()
-    if packaged is None:
+    source = clone_notebooks() or packaged_notebooks()
+    if source is None:
         raise ValueError("no tutorial notebooks found; pass --dir DIR")
-    target = (cwd or Path.cwd()) / COPY_DIR
-    target.mkdir(exist_ok=True)
-    for notebook in sorted(packaged.glob("*.ipynb")):
-        if not (target / notebook.name).exists():
-            shutil.copy2(notebook, target / notebook.name)
+    here = cwd or Path.cwd()
+    # run from inside the working copy: that copy, not a copy nested in it
+    target = here if (here / MANIFEST).is_file() else here / COPY_DIR
+    for note in sync_working_copy(source, target):
+        print(f"rtnb lab: {note}", flush=True)
     return target
+
+
+def check_host(host: str, *, allow_remote: bool = False) -> None:
+    """Refuse a non-loopback ``host`` unless ``allow_remote`` (``ValueError``)."""
+    if not allow_remote and not is_loopback_host(host):
+        raise ValueError(
+            f"host {host!r} is not a loopback address; pass --allow-remote to expose JupyterLab "
+            "(and everything it can run) to other machines"
+        )
 
 
 def lab_command(
@@ -74,13 +92,14 @@ def lab_command(
     port: int | None = None,
     open_browser: bool = True,
     allow_remote: bool = False,
+    app_settings_dir: Path | None = None,
 ) -> list[str]:
-    """The ``jupyter lab`` command line serving ``directory``, opening the quickstart if present."""
-    if not allow_remote and not is_loopback_host(host):
-        raise ValueError(
-            f"host {host!r} is not a loopback address; pass --allow-remote to expose JupyterLab "
-            "(and everything it can run) to other machines"
-        )
+    """The ``jupyter lab`` command line serving ``directory``, opening the quickstart if present.
+
+    ``app_settings_dir`` replaces JupyterLab's application settings directory (the defaults
+    written by :func:`rtnb.lab_settings.write_app_settings`).
+    """
+    check_host(host, allow_remote=allow_remote)
     command = [
         sys.executable,
         "-m",
@@ -94,6 +113,8 @@ def lab_command(
         command.append(f"--ServerApp.port={port}")
     if not open_browser:
         command.append("--no-browser")
+    if app_settings_dir is not None:
+        command.append(f"--LabApp.app_settings_dir={app_settings_dir}")
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")  # containers (Binder-like images, CI) run as root
     return command
@@ -107,7 +128,10 @@ def run_lab(
     open_browser: bool = True,
     allow_remote: bool = False,
 ) -> int:
-    """Start JupyterLab (until Ctrl-C); return its exit code."""
+    """Run JupyterLab until it exits or ``rtnb lab`` is stopped; return an exit code.
+
+    The code is JupyterLab's, or ``128 + signal number`` when a signal stopped ``rtnb lab``.
+    """
     if importlib.util.find_spec("jupyterlab") is None:
         print(
             "rtnb lab needs JupyterLab: python -m pip install 'rtnb[notebook]'"
@@ -115,22 +139,21 @@ def run_lab(
             file=sys.stderr,
         )
         return 1
+    check_host(host, allow_remote=allow_remote)  # before anything is copied
     folder = notebooks_dir(directory)
-    command = lab_command(
-        folder, host=host, port=port, open_browser=open_browser, allow_remote=allow_remote
-    )
     backend = (
         "the OpenAI Realtime API (OPENAI_API_KEY is set)"
         if os.environ.get("OPENAI_API_KEY")
         else "the embedded local server (no OPENAI_API_KEY: offline)"
     )
     print(f"rtnb lab: notebooks in {folder}; sessions will use {backend}", flush=True)
-    process = subprocess.Popen(command, cwd=folder)
-    try:
-        return process.wait()
-    except KeyboardInterrupt:  # JupyterLab got the Ctrl-C too and shuts down on its own
-        try:
-            return process.wait(30)
-        except (KeyboardInterrupt, subprocess.TimeoutExpired):
-            process.terminate()
-            return process.wait()
+    with tempfile.TemporaryDirectory(prefix="rtnb-lab-settings-") as settings:
+        command = lab_command(
+            folder,
+            host=host,
+            port=port,
+            open_browser=open_browser,
+            allow_remote=allow_remote,
+            app_settings_dir=write_app_settings(Path(settings)),
+        )
+        return run_until_stopped(command, cwd=folder)

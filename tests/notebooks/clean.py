@@ -3,8 +3,8 @@
     python -m tests.notebooks.clean            # strip outputs, counts and run metadata in place
     python -m tests.notebooks.clean --check    # exit 1 and list the notebooks that need it
 
-Stored notebooks keep their sources, cell ids and the kernelspec only: no outputs, no execution
-counts, no saved widget state, no per-cell run metadata (``execution``, ``collapsed``, ...).
+What a clean notebook keeps is defined in ``rtnb/notebook_clean.py`` (``rtnb lab`` compares
+working copies with it).
 ``tests/notebooks/test_clean.py`` runs the check in CI.
 """
 
@@ -14,33 +14,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+
+from rtnb.notebook_clean import clean, dumps
+
+__all__ = ["NOTEBOOKS", "clean", "dirty", "dumps", "main"]
 
 NOTEBOOKS = Path(__file__).parents[2] / "notebooks"
-KEEP_NOTEBOOK_METADATA = ("kernelspec", "language_info")
-KEEP_CELL_METADATA = ("tags",)
-
-
-def clean(notebook: dict[str, Any]) -> dict[str, Any]:
-    """``notebook`` (nbformat JSON) with outputs and run metadata removed."""
-    notebook = json.loads(json.dumps(notebook))
-    metadata = notebook.get("metadata", {})
-    notebook["metadata"] = {k: metadata[k] for k in KEEP_NOTEBOOK_METADATA if k in metadata}
-    if "language_info" in notebook["metadata"]:
-        notebook["metadata"]["language_info"] = {"name": metadata["language_info"].get("name")}
-    for cell in notebook.get("cells", []):
-        cell["metadata"] = {
-            k: v for k, v in cell.get("metadata", {}).items() if k in KEEP_CELL_METADATA
-        }
-        if cell.get("cell_type") == "code":
-            cell["outputs"] = []
-            cell["execution_count"] = None
-    return notebook
-
-
-def dumps(notebook: dict[str, Any]) -> str:
-    """The notebook as Jupyter writes it (1-space indent, sorted keys, final newline)."""
-    return json.dumps(notebook, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def dirty(path: Path) -> bool:
