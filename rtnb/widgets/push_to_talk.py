@@ -50,7 +50,9 @@ class PushToTalk(ipywidgets.VBox):
     download button and the last clip; the line under it (:attr:`status`) says what happened to
     the last clip. A clip that cannot be a turn (empty, unreadable, too short) or that arrives
     while the session is closed is not sent: :attr:`error` says why and the session goes on.
-    ``on_turn`` callbacks see the PCM16 of every turn sent.
+    A question sent while an answer runs stops that answer first (``session.interrupt()``), as
+    speaking over it does with server turn detection, unless the turn detection says
+    ``interrupt_response: false``. ``on_turn`` callbacks see the PCM16 of every turn sent.
     """
 
     error = traitlets.Unicode("", help="Why the last clip was not sent ('' if it was)")
@@ -75,6 +77,10 @@ class PushToTalk(ipywidgets.VBox):
         self.sent_ms = 0.0
         self._bridge = LoopBridge(loop)
         self._listeners: list[Callable[[bytes], Any]] = []
+        self._answering: set[str | None] = set()  # responses between agent_start and agent_end
+        if session is not None:
+            session.on("agent_start", lambda e: self._answering.add(e.response_id))
+            session.on("agent_end", lambda e: self._answering.discard(e.response_id))
         self.recorder.audio.observe(self._on_clip, "value")
 
     def on_turn(self, callback: Callable[[bytes], Any]) -> None:
@@ -94,6 +100,9 @@ class PushToTalk(ipywidgets.VBox):
             raise RuntimeError("the session is not connected: connect it, then record again")
         if session.muted:
             raise RuntimeError("the session is muted: unmute it, then record again")
+        turn_detection = session.turn_detection or {}
+        if self._answering and turn_detection.get("interrupt_response", True):
+            session.interrupt()
         send_turn(session, pcm)
         self.turns += 1
         self.sent_ms += duration_ms(pcm)

@@ -10,6 +10,7 @@ import pytest
 
 from rtnb.protocol.audio import duration_ms
 from rtnb.widgets import PushToTalk
+from tests.session import wire as w
 
 from .clip_audio import encode, tone
 from .conftest import from_thread, until
@@ -47,6 +48,25 @@ async def test_a_recorded_clip_is_sent_as_one_committed_turn(scripted) -> None:
     assert ptt.turns == 1 and ptt.sent_ms == duration_ms(sent)
     await until(lambda: "Sent 1.0 s" in ptt.status.value)
     assert ptt.error == ""
+
+
+async def test_a_question_sent_while_an_answer_runs_stops_it_first(scripted) -> None:
+    session, transport = scripted
+    ptt = PushToTalk(session)
+    await session.connect()
+    transport.push(w.response_created("r1"))
+    await transport.settle()
+    from_thread(setattr, ptt.recorder.audio, "value", CLIP)
+    await transport.wait_for_sent("input_audio_buffer.commit")
+    kinds = [event["type"] for event in transport.sent]
+    assert kinds.index("response.cancel") < kinds.index("input_audio_buffer.commit")
+    assert transport.sent_of_type("response.cancel")[0]["response_id"] == "r1"
+    # Once that answer ended, the next question interrupts nothing.
+    transport.push(w.response_done("r1"))
+    await transport.settle()
+    ptt.recorder.audio.value = CLIP[:-1]  # another clip (a byte shorter: the same question)
+    await transport.wait_for_sent("input_audio_buffer.commit", count=2)
+    assert len(transport.sent_of_type("response.cancel")) == 1
 
 
 async def test_a_bad_clip_is_reported_and_the_next_one_still_goes(scripted) -> None:
