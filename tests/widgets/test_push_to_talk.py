@@ -18,7 +18,7 @@ from .conftest import from_thread, until
 CLIP = encode(tone(440, 1.0, 48_000), 48_000)  # WebM/Opus, as chromium records it
 
 
-def test_the_recorder_is_ipywebrtcs_audio_recorder_on_the_microphone() -> None:
+async def test_the_recorder_is_ipywebrtcs_audio_recorder_on_the_microphone() -> None:
     ptt = PushToTalk()
     assert isinstance(ptt.recorder, ipywebrtc.AudioRecorder)
     assert (ptt.recorder.format, ptt.recorder.codecs) == ("webm", "opus")
