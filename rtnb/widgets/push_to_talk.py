@@ -53,6 +53,7 @@ class PushToTalk(ipywidgets.VBox):
     A question sent while an answer runs stops that answer first (``session.interrupt()``), as
     speaking over it does with server turn detection, unless the turn detection says
     ``interrupt_response: false``. ``on_turn`` callbacks see the PCM16 of every turn sent.
+    The widget follows the answers of the session it was made with (set ``session`` there).
     """
 
     error = traitlets.Unicode("", help="Why the last clip was not sent ('' if it was)")
@@ -121,10 +122,13 @@ class PushToTalk(ipywidgets.VBox):
         self.status.value = _status("Decoding the recording…")
         try:
             seconds = await self.send_clip(clip)
-        except (ClipError, RuntimeError) as exc:
-            log.warning("push to talk: clip not sent: %s", exc)
-            self.error = str(exc)
-            self.status.value = _status(f"Not sent: {exc}", error=True)
+        except Exception as exc:
+            if isinstance(exc, ClipError | RuntimeError):
+                log.warning("push to talk: clip not sent: %s", exc)
+            else:  # not the clip's fault: keep the traceback
+                log.exception("push to talk: clip not sent")
+            self.error = str(exc) or type(exc).__name__
+            self.status.value = _status(f"Not sent: {self.error}", error=True)
             return
         self.error = ""
         self.status.value = _status(f"Sent {seconds:.1f} s as one turn. {HINT}")
