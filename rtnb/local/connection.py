@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import copy
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -79,6 +80,8 @@ class RealtimeConnection:
         self._response: ResponseRun | None = None
         self._response_task: asyncio.Task[None] | None = None
         self._turns: asyncio.Queue[tuple[Item, bytes, asyncio.Future[str]] | None] = asyncio.Queue()
+        # Committed user audio whose words are not in its item yet (done: they are, or failed).
+        self._untranscribed: deque[asyncio.Future[None]] = deque()
         self._handlers: dict[str, Callable[[Event], Awaitable[None]]] = {
             "session.update": self._session_update,
             "input_audio_buffer.append": self._append,
@@ -261,6 +264,7 @@ class RealtimeConnection:
             "conversation.item.done", previous_item_id=previous, item=copy.deepcopy(item)
         )
         self._turns.put_nowait((item, pcm, self.input_audio.transcript(pcm)))
+        self._untranscribed.append(asyncio.get_running_loop().create_future())
         if create_response:
             self._turns.put_nowait(None)  # marker: respond once the transcript is in
 
@@ -282,6 +286,16 @@ class RealtimeConnection:
             await self._transcribe(*turn)
 
     async def _transcribe(self, item: Item, pcm: bytes, transcript: asyncio.Future[str]) -> None:
+        try:
+            await self._transcribe_turn(item, pcm, transcript)
+        finally:
+            # Turns are transcribed in commit order: the oldest waiting one is this one.
+            if self._untranscribed:
+                self._untranscribed.popleft().set_result(None)
+
+    async def _transcribe_turn(
+        self, item: Item, pcm: bytes, transcript: asyncio.Future[str]
+    ) -> None:
         try:
             text = await transcript
         except Exception as exc:
@@ -420,9 +434,13 @@ class RealtimeConnection:
         overrides = event.get("response") or {}
         if not isinstance(overrides, dict):
             raise ProtocolError("'response' must be an object", param="response")
-        await self._start_response(overrides)
+        # The policy reads words: audio committed just before (turn detection off, or a clip
+        # sent as one turn) is answered once its transcript is in its item.
+        await self._start_response(overrides, after=list(self._untranscribed))
 
-    async def _start_response(self, overrides: dict[str, Any]) -> None:
+    async def _start_response(
+        self, overrides: dict[str, Any], *, after: list[asyncio.Future[None]] | None = None
+    ) -> None:
         session = self.session
         if overrides:
             allowed = {
@@ -432,20 +450,30 @@ class RealtimeConnection:
             }
             session = apply_update(session, allowed)
         in_conversation = overrides.get("conversation", "auto") != "none"
-        items = overrides.get("input") if "input" in overrides else self.conversation.items
         tools = [] if session.get("tool_choice") == "none" else session["tools"]
-        turn = PolicyInput(
-            items=copy.deepcopy(items),
-            instructions=session["instructions"],
-            tools=copy.deepcopy(tools),
-        )
+
+        def policy_input() -> PolicyInput:
+            items = overrides.get("input") if "input" in overrides else self.conversation.items
+            return PolicyInput(
+                items=copy.deepcopy(items),
+                instructions=session["instructions"],
+                tools=copy.deepcopy(tools),
+            )
+
         run = ResponseRun(new_id("resp"), session, in_conversation=in_conversation)
         self._response = run
-        self._response_task = self._spawn(self._run_response(run, turn))
+        self._response_task = self._spawn(self._run_response(run, policy_input, after or []))
 
-    async def _run_response(self, run: ResponseRun, turn: PolicyInput) -> None:
+    async def _run_response(
+        self,
+        run: ResponseRun,
+        policy_input: Callable[[], PolicyInput],
+        after: list[asyncio.Future[None]],
+    ) -> None:
         try:
-            await self._responder.run(run, turn)
+            if after:
+                await asyncio.wait(after)
+            await self._responder.run(run, policy_input())
         finally:
             if self._response is run:
                 self._response = None

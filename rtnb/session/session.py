@@ -323,6 +323,13 @@ class RealtimeSession(
         """True while the connection is open."""
         return self._open
 
+    @property
+    def turn_detection(self) -> dict[str, Any] | None:
+        """The input turn detection (``server_vad``/``semantic_vad`` settings), ``None`` when off:
+        what the session asked for, then what the server last confirmed (``session.updated``)."""
+        turn_detection = self._turn_detection()
+        return dict(turn_detection) if isinstance(turn_detection, dict) else None
+
     # ----------------------------------------------------------------- sending
 
     def send_audio(self, pcm16: bytes | bytearray | memoryview, *, commit: bool = False) -> None:

@@ -4,6 +4,8 @@
   transcript and the history table, all in one widget.
 - :class:`Mic`, :class:`Player`, :class:`HistoryTable`, :class:`Approvals`,
   :class:`Transcript` — the parts, usable alone.
+- :class:`PushToTalk` — record a whole question and send it as one turn (ipywebrtc:
+  ``pip install rtnb[webrtc]``).
 - :mod:`rtnb.widgets.plots` — live matplotlib plots; :mod:`rtnb.widgets.record` — record a
   session's events to JSONL and replay them into the widgets without a backend.
 
@@ -16,6 +18,7 @@ from .console import Console, console
 from .history import HistoryTable
 from .mic import Mic
 from .player import Player
+from .push_to_talk import PushToTalk
 from .record import ReplaySession, record
 from .transcript import Transcript
 
@@ -26,6 +29,7 @@ __all__ = [
     "HistoryTable",
     "Mic",
     "Player",
+    "PushToTalk",
     "ReplaySession",
     "Transcript",
     "console",

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from rtnb.local.numbers import canonical_words
-from rtnb.local.policy import PolicyInput, Say
+from rtnb.local.policy import PolicyInput, Say, item_text
 from rtnb.local.server import LocalServer, start_local_server
 from rtnb.local.tts import SPHINX_USER_VOICE, USER_VOICE, WHISPER_USER_VOICE
 from rtnb.protocol.audio import bytes_for_ms, decode_audio, duration_ms
@@ -144,6 +144,29 @@ async def test_manual_commit_without_turn_detection(client: WireClient) -> None:
     transcript = await client.wait_for("conversation.item.input_audio_transcription.completed")
     assert transcript["item_id"] == committed["item_id"]
     assert client.of_type("response.created") == [], "no response without response.create"
+
+
+async def test_a_response_asked_right_after_a_commit_hears_the_words() -> None:
+    """Turn detection off, ``commit`` then ``response.create`` at once (as a client sends a
+    push-to-talk clip): the response waits for the transcript, so the policy gets the words."""
+    heard: list[list[str]] = []
+
+    def echo(turn: PolicyInput) -> Say:
+        heard.append([item_text(item) for item in turn.items])
+        return Say("Heard you.")
+
+    async with await start_local_server(policy=echo, realtime_pacing=False) as server:
+        client = await WireClient.open(server.url)
+        await configure(client, {"type": "realtime", "audio": {"input": {"turn_detection": None}}})
+        await client.send_audio(spoken("What is the weather in Paris?", USER_VOICE))
+        await client.send({"type": "input_audio_buffer.commit"})
+        await client.send({"type": "response.create"})
+        done = await client.wait_for("response.done")
+        await client.close()
+    assert done["response"]["status"] == "completed"
+    ((words,),) = heard
+    assert canonical_words(words) == canonical_words("What is the weather in Paris?")
+    assert client.invalid == []
 
 
 async def test_empty_commit_is_an_error(client: WireClient) -> None:
