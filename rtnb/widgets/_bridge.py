@@ -117,6 +117,10 @@ class Throttle:
 
     def _fire(self) -> None:
         self._pending = None
-        self._last = self.loop.time()
         self.calls += 1
-        _guarded(self.fn)
+        try:
+            _guarded(self.fn)
+        finally:
+            # Counted from the end of the call: a call slowed down by a busy machine still
+            # leaves the whole interval before the next one starts.
+            self._last = self.loop.time()
