@@ -189,9 +189,9 @@ class Transcript(anywidget.AnyWidget):
             keys.append(entry["key"])
         current = set(keys)
         for key in self.order:
-            if key not in current and not self.entries[key].get("removed"):
-                if self.entries[key]["kind"] != "note":
-                    self.entries[key] = self.entries[key] | {"removed": True}
+            entry = self.entries[key]
+            if key not in current and entry["kind"] != "note" and not entry.get("removed"):
+                self.entries[key] = entry | {"removed": True}
         self.order = _merge(self.order, keys)
 
     def _post(self, entries: list[Entry], order: list[str] | None) -> None:
