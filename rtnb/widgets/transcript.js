@@ -104,10 +104,21 @@ function render({ model, el: root }) {
   setHeight();
   model.on("change:height", setHeight);
 
+  // Follow the newest turn unless the user scrolled up to read (and again once back down).
+  let follow = true;
+  const atBottom = () => root.scrollHeight - root.scrollTop - root.clientHeight < 40;
+  const toBottom = () => {
+    if (follow) root.scrollTop = root.scrollHeight;
+  };
+  root.addEventListener("scroll", () => {
+    if (root.clientHeight) follow = atBottom();
+  });
+  // Shown again (a tab, an output scrolled back into view): land on the newest turn.
+  const resized = new ResizeObserver(toBottom);
+  resized.observe(root);
+
   const flush = () => {
     frame = null;
-    // Follow the newest turn unless the user scrolled up to read.
-    const follow = root.scrollHeight - root.scrollTop - root.clientHeight < 40;
     for (const key of pending) {
       const entry = store.entries.get(key);
       if (!entry) continue;
@@ -134,7 +145,7 @@ function render({ model, el: root }) {
       for (const node of nodes.values()) if (!node.isConnected) root.append(node);
     }
     empty.hidden = store.order.length > 0;
-    if (follow) root.scrollTop = root.scrollHeight;
+    toBottom();
   };
   const view = {
     changed(keys, order) {
@@ -145,7 +156,10 @@ function render({ model, el: root }) {
   };
   store.views.add(view);
   frame = requestAnimationFrame(flush);
-  return () => store.views.delete(view);
+  return () => {
+    store.views.delete(view);
+    resized.disconnect();
+  };
 }
 
 export default { initialize, render };
