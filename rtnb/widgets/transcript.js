@@ -90,9 +90,12 @@ function draw(entry) {
   return node;
 }
 
-function render({ model, el: root }) {
+function render({ model, el: host }) {
   const store = stores.get(model.get("_uid"));
-  root.classList.add("rtnb-transcript");
+  // The scrolling box is a child: containers (a Tab's panels) may size the view's own element.
+  host.classList.add("rtnb-transcript-view");
+  const root = el("div", "rtnb-transcript");
+  host.append(root);
   const empty = el("div", "rtnb-empty", "No conversation yet: type a message or start the mic.");
   root.append(empty);
   const nodes = new Map();

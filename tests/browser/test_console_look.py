@@ -72,11 +72,6 @@ LOOK = """() => {
     theme_light: document.body.dataset.jpThemeLight,
   };
 }"""
-SHOW_HISTORY = """() => {
-  const tab = [...document.querySelectorAll(".rtnb-tabs .lm-TabBar-tab")]
-    .find((t) => t.innerText.includes("History"));
-  tab.click();
-}"""
 HISTORY_ROWS = "() => document.querySelectorAll('.rtnb-history tbody tr').length"
 
 
@@ -107,7 +102,8 @@ def look(page: Any, tmp_path: Path, theme: str) -> dict[str, Any]:
     """What the page shows, and its screenshots, in the current ``theme``."""
     result = page.evaluate(LOOK)
     save(page.locator(".rtnb-console"), tmp_path, f"console-{theme}.png", readme=True)
-    page.evaluate(SHOW_HISTORY)
+    page.locator(".rtnb-tabs .lm-TabBar-tab", has_text="History").click()
+    page.locator(".rtnb-history").wait_for(state="visible", timeout=30_000)
     page.wait_for_function(f"() => ({HISTORY_ROWS})() >= 20", timeout=30_000)
     result["history"] = page.locator(".rtnb-history").inner_text()
     result["history_height"] = page.evaluate(
@@ -186,7 +182,8 @@ def test_the_console_after_ten_turns_in_light_and_dark(tmp_path: Path) -> None:
         assert not seen["bad"], seen["bad"]
         # Every button (but the coloured approval ones and active toggles) has the one style.
         names = [name for name, _ in seen["buttons"]]
-        assert {"Connect", "Disconnect", "Start mic", "Send", "Interrupt"} <= set(names)
+        assert {"Connect", "Disconnect", "Mute", "Send", "Interrupt"} <= set(names)
+        assert "Enable audio" not in names  # the speaker plays: the button hides
         assert len({style for _, style in seen["buttons"]}) == 1, seen["buttons"]
         # The readable table: no ids, the agent once.
         assert "item_" not in seen["history"]
