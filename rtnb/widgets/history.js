@@ -76,9 +76,19 @@ function render({ model, el }) {
     return tr;
   };
 
+  // Follow the newest row unless the user scrolled up (as the transcript does).
+  let follow = true;
+  const toBottom = () => {
+    if (follow) scroll.scrollTop = scroll.scrollHeight;
+  };
+  scroll.addEventListener("scroll", () => {
+    if (scroll.clientHeight) follow = scroll.scrollHeight - scroll.scrollTop - scroll.clientHeight < 40;
+  });
+  const resized = new ResizeObserver(toBottom);
+  resized.observe(scroll);
+
   const flush = () => {
     frame = null;
-    const follow = scroll.scrollHeight - scroll.scrollTop - scroll.clientHeight < 40;
     if (rebuild) {
       rebuild = false;
       el.querySelector("table").classList.toggle("rtnb-all", model.get("show_all"));
@@ -118,7 +128,7 @@ function render({ model, el }) {
       previous = tr;
     }
     count.textContent = `${store.order.length} item${store.order.length === 1 ? "" : "s"}`;
-    if (follow) scroll.scrollTop = scroll.scrollHeight;
+    toBottom();
   };
   const schedule = () => {
     if (!frame) frame = requestAnimationFrame(flush);
@@ -144,7 +154,10 @@ function render({ model, el }) {
   model.on("change:height", setHeight);
   store.views.add(view);
   schedule();
-  return () => store.views.delete(view);
+  return () => {
+    store.views.delete(view);
+    resized.disconnect();
+  };
 }
 
 export default { initialize, render };

@@ -128,3 +128,25 @@ async def test_replayed_approval_requests_show_cards_that_decide_nothing() -> No
 async def _lines_until(path: Path, event: str) -> None:
     while not any(json.loads(line)["event"] == event for line in path.read_text().splitlines()):
         await asyncio.sleep(0.01)
+
+
+async def test_a_replay_shows_the_turns_as_they_arrive(conversation, tmp_path: Path) -> None:
+    session, _ = conversation
+    path = tmp_path / "talk.jsonl"
+    record(session, path).close()
+    replay = ReplaySession.load(path, speed=8.0)
+    ui = console(replay, history=False)
+    sent = Sent(ui.transcript)
+    await asyncio.wait_for(replay.play(), 30)
+    ui.transcript.flush()
+    shown: list[str] = []  # the transcript's text after each update the page got
+    entries: dict[str, str] = {}
+    for content, _ in sent.of_type("update"):
+        entries |= {e["key"]: e.get("text") or e.get("name") or "" for e in content["entries"]}
+        shown.append(" | ".join(entries.values()))
+    # The page saw the first question before the last answer existed, then the rest arriving.
+    first = next(i for i, text in enumerate(shown) if "Paris" in text)
+    last = next(i for i, text in enumerate(shown) if "London is sunny" in text)
+    assert first < last
+    await until(lambda: "replay finished" in ui.status.value)
+    await replay.close()
