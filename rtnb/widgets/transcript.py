@@ -211,17 +211,18 @@ class Transcript(anywidget.AnyWidget):
 
 
 def _merge(order: list[str], keys: list[str]) -> list[str]:
-    """``order`` with the new ``keys`` inserted after the key that precedes them in ``keys``
-    (history order), keeping entries that left the history where they were."""
+    """``order`` with the new ``keys`` (history order) added, keeping the entries that left the
+    history where they were.
+
+    A new item the history has before a known one goes right before it (an insertion, a
+    system message put first); any other new item is the newest: it goes at the end.
+    """
     merged = list(order)
     known = set(merged)
     for index, key in enumerate(keys):
         if key in known:
             continue
-        at = merged.index(keys[index - 1]) + 1 if index else 0
-        # Notes added after the previous item stay before the new one.
-        while at < len(merged) and merged[at].startswith("note-"):
-            at += 1
-        merged.insert(at, key)
+        after = next((k for k in keys[index + 1 :] if k in known), None)
+        merged.insert(merged.index(after) if after is not None else len(merged), key)
         known.add(key)
     return merged

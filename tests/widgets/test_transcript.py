@@ -160,3 +160,26 @@ async def test_the_history_table_sends_changed_rows_and_readable_columns(scripte
     assert entries_sent(sent)[before:] == [["u3"]]
     table.show_all = True
     assert table.text.splitlines()[0].split("\t")[0] == "item_id"
+
+
+async def test_an_edited_history_reads_in_the_order_it_happened(scripted) -> None:
+    session, transport = scripted
+    transcript = Transcript(session)
+    await session.connect()
+    await push_turns(transport, 2)
+    await until(lambda: "answer 1" in transcript.text)
+    # As update_history does: a message rewritten (deleted, created again) and one put first.
+    transport.push(wire.item_deleted("u1"))
+    transport.push(wire.item_added(wire.user_text_item("u1b", "question one, rewritten"), "a1"))
+    first = wire.item_added(wire.user_text_item("s0", "first of all"))
+    first["previous_item_id"] = None  # the server puts it at the start
+    transport.push(first)
+    await until(lambda: "first of all" in transcript.text)
+    assert [line.split(": ", 1)[1] for line in transcript.text.splitlines()] == [
+        "first of all",
+        "question 0",
+        "answer 0",
+        "question 1 [removed]",
+        "answer 1",
+        "question one, rewritten",
+    ]
