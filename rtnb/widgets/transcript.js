@@ -85,7 +85,8 @@ function draw(entry) {
   if (list.length) {
     const row = el("div", "rtnb-marks");
     row.append(...list);
-    node.append(row);
+    // A tool row's marks go on its summary line, visible while the row is closed.
+    (entry.kind === "tool" ? node.querySelector("summary") : node).append(row);
   }
   return node;
 }
