@@ -1,9 +1,12 @@
-"""The console: one widget to talk to a session from a notebook.
+"""The console: one compact panel to talk to a session from a notebook.
 
-Connect/disconnect, backend and connection status, the current agent, a text box for
-``send_message``, an interrupt button, the microphone, the player, tool approvals, the running
-transcript and the history table. Everything that touches the session runs on its event loop;
-button clicks (which may arrive on a kernel subshell thread) only hand over.
+A header (status light, backend, agent, model, Connect/Disconnect), a fixed-height transcript
+that follows the newest turn (the history table in a second tab), tool approvals, the microphone
+and the player, and the text box with Send and Interrupt. A replay (:class:`ReplaySession`) gets
+Play/Stop, no microphone and no text box, and ends in a *replay finished* state.
+
+Everything that touches the session runs on its event loop; button clicks (which may arrive on a
+kernel subshell thread) only hand over.
 """
 
 from __future__ import annotations
@@ -22,12 +25,43 @@ from .mic import Mic
 from .player import Player
 from .transcript import Transcript
 
+TRANSCRIPT_HEIGHT = "300px"
+"""Height of the transcript and history boxes: the console stays this compact however long
+the conversation."""
+
+
+def header_html(
+    status: str,
+    label: str,
+    fields: list[tuple[str, str]],
+    error: str = "",
+) -> str:
+    """The console's header: a status light (``data-status`` is ``status``), its ``label`` and
+    ``name: value`` fields, all escaped."""
+    parts = [
+        f'<span class="rtnb-status" data-status="{html.escape(status)}">'
+        f'<span class="rtnb-light"></span>{html.escape(label)}</span>'
+    ]
+    parts += [
+        f'<span class="rtnb-field"><span class="rtnb-label">{html.escape(name)}:</span> '
+        f"{html.escape(value)}</span>"
+        for name, value in fields
+    ]
+    if error:
+        parts.append(f'<span class="rtnb-error">{html.escape(error)}</span>')
+    return '<div class="rtnb-header">' + "".join(parts) + "</div>"
+
+
+def is_replay(session: Any) -> bool:
+    """True for a recorded session played back (it cannot hear or be typed to)."""
+    return bool(getattr(session, "is_replay", False))
+
 
 class Console(ipywidgets.VBox):
-    """Controls and live views of one :class:`~rtnb.RealtimeSession`.
+    """Controls and live views of one :class:`~rtnb.RealtimeSession` (or a replay).
 
     Build it with :func:`console`. A session connects once: after *Disconnect*, make a new
-    session (and console) to talk again.
+    session (and console) to talk again. ``mic`` is ``None`` for a replay.
     """
 
     def __init__(
@@ -42,35 +76,51 @@ class Console(ipywidgets.VBox):
         self.observer = observe(session)  # first, so the views see its records up to date
         self._bridge = LoopBridge(loop)
         loop = self._bridge.loop
+        self.replay = is_replay(session)
         self.error = ""
         self._used = getattr(session, "status", "disconnected") != "disconnected"
         self.status = ipywidgets.HTML()
-        self.connect_button = ipywidgets.Button(description="Connect", icon="plug")
-        self.disconnect_button = ipywidgets.Button(description="Disconnect")
-        self.text = ipywidgets.Text(placeholder="Type a message", continuous_update=True)
-        self.send_button = ipywidgets.Button(description="Send")
-        self.interrupt_button = ipywidgets.Button(description="Interrupt", icon="stop")
-        self.mic = Mic(session, loop=loop)
+        self.status.add_class("rtnb-header-box")
+        self.connect_button = ipywidgets.Button(
+            description="Play" if self.replay else "Connect",
+            icon="play" if self.replay else "plug",
+        )
+        self.disconnect_button = ipywidgets.Button(
+            description="Stop" if self.replay else "Disconnect",
+            icon="stop" if self.replay else "times",
+        )
+        self.text = ipywidgets.Text(placeholder="Type a message…", continuous_update=True)
+        self.send_button = ipywidgets.Button(description="Send", icon="paper-plane")
+        self.interrupt_button = ipywidgets.Button(description="Interrupt", icon="hand-paper-o")
+        self.mic = None if self.replay else Mic(session, loop=loop)
         self.player = Player(session, loop=loop)
-        self.transcript = Transcript(session, loop=loop)
-        children: list[ipywidgets.Widget] = [
-            ipywidgets.HBox([self.status, self.connect_button, self.disconnect_button]),
-            ipywidgets.HBox([self.text, self.send_button, self.interrupt_button]),
-            ipywidgets.HBox([self.mic, self.player]),
-        ]
+        self.transcript = Transcript(session, loop=loop, height=TRANSCRIPT_HEIGHT)
+        self.history = None
+        views: ipywidgets.Widget = self.transcript
+        if history:
+            from .history import HistoryTable
+
+            self.history = HistoryTable(session, loop=loop, height=TRANSCRIPT_HEIGHT)
+            views = ipywidgets.Tab(
+                [self.transcript, self.history], titles=("Conversation", "History")
+            )
+            views.add_class("rtnb-tabs")
+        header = ipywidgets.HBox([self.status, self.connect_button, self.disconnect_button])
+        header.add_class("rtnb-top")
+        audio = ipywidgets.HBox([w for w in (self.mic, self.player) if w is not None])
+        audio.add_class("rtnb-audio")
+        children: list[ipywidgets.Widget] = [header, views]
         self.approvals = None
         if approvals:
             from .approvals import Approvals
 
             self.approvals = Approvals(session, loop=loop)
             children.append(self.approvals)
-        children.append(self.transcript)
-        self.history = None
-        if history:
-            from .history import HistoryTable
-
-            self.history = HistoryTable(session, loop=loop)
-            children.append(self.history)
+        children.append(audio)
+        if not self.replay:
+            entry = ipywidgets.HBox([self.text, self.send_button, self.interrupt_button])
+            entry.add_class("rtnb-entry-row")
+            children.append(entry)
         super().__init__(children)
         self.add_class("rtnb-console")
         for name in ("connect", "disconnect", "send", "interrupt"):
@@ -78,7 +128,8 @@ class Console(ipywidgets.VBox):
         self.text.add_class("rtnb-text")
         # Stops where the user acts happen in the page first (see Player).
         self.interrupt_button.add_class(self.player.stop_class)
-        self.mic.barge_in_player = self.player._uid
+        if self.mic is not None:
+            self.mic.barge_in_player = self.player._uid
 
         self.connect_button.on_click(lambda _: self._bridge.spawn(self._connect, "rtnb-connect"))
         self.disconnect_button.on_click(
@@ -108,7 +159,8 @@ class Console(ipywidgets.VBox):
         self._render_status()
 
     async def _disconnect(self) -> None:
-        self.mic.stop()
+        if self.mic is not None:
+            self.mic.stop()
         self.player.clear()
         await self.session.close()
         self._render_status()
@@ -138,22 +190,31 @@ class Console(ipywidgets.VBox):
             self.error = f"{type(error).__name__}: {error}"
         self._refresh.trigger()
 
+    def _status_label(self, status: str) -> tuple[str, str]:
+        """(``data-status``, the words shown) for the session's status."""
+        if not self.replay:
+            return status, status
+        if getattr(self.session, "finished", False):
+            return "finished", "replay finished"
+        if status == "connected":
+            return "connected", "replaying"
+        return status, "replay ready: press Play"
+
     def _render_status(self) -> None:
         status = getattr(self.session, "status", "disconnected")
-        backend = getattr(self.session, "backend", None) or "-"
         connected = status == "connected"
         self._used = self._used or status != "disconnected"
         self.connect_button.disabled = self._used  # a session connects once
         self.disconnect_button.disabled = not connected
         self.send_button.disabled = self.interrupt_button.disabled = not connected
-        error = (
-            f' · <span class="rtnb-error">{html.escape(self.error)}</span>' if self.error else ""
-        )
-        agent = agent_name(self.session) or "-"
-        self.status.value = (
-            f'<span class="rtnb-status" data-status="{html.escape(status)}">● {status}</span>'
-            f" · backend: {html.escape(backend)} · agent: {html.escape(agent)}{error}"
-        )
+        self.text.disabled = not connected
+        fields = [("backend", getattr(self.session, "backend", None) or "-")]
+        fields.append(("agent", agent_name(self.session) or "-"))
+        model = getattr(self.session, "model", None)
+        if model and not self.replay:
+            fields.append(("model", str(model)))
+        shown, label = self._status_label(status)
+        self.status.value = header_html(shown, label, fields, self.error)
 
 
 def console(session: Any, **options: Any) -> Console:

@@ -164,14 +164,17 @@ function initialize({ model }) {
   };
 }
 
+// The buttons carry ipywidgets' own button classes, so they look like the console's buttons.
+const BUTTON = "jupyter-widgets jupyter-button widget-button rtnb-button";
+
 function render({ model, el }) {
   const capture = captures.get(model.get("_uid"));
   el.classList.add("rtnb-mic");
   el.innerHTML = `
-    <button class="rtnb-mic-toggle"></button>
-    <button class="rtnb-mic-mute"></button>
-    <div class="rtnb-meter"><div class="rtnb-meter-bar"></div></div>
-    <span class="rtnb-mic-status"></span>`;
+    <button class="${BUTTON} rtnb-mic-toggle"><i class="fa fa-microphone"></i><span></span></button>
+    <button class="${BUTTON} rtnb-mic-mute"><i class="fa fa-microphone-slash"></i><span></span></button>
+    <div class="rtnb-meter" title="microphone level"><div class="rtnb-meter-bar"></div></div>
+    <span class="rtnb-pill rtnb-mic-status"></span>`;
   const toggle = el.querySelector(".rtnb-mic-toggle");
   const mute = el.querySelector(".rtnb-mic-mute");
   const bar = el.querySelector(".rtnb-meter-bar");
@@ -186,18 +189,23 @@ function render({ model, el }) {
   const draw = () => {
     const on = Boolean(capture.ctx);
     const muted = model.get("muted");
-    toggle.textContent = on ? "Stop mic" : "Start mic";
-    mute.textContent = muted ? "Unmute" : "Mute";
+    toggle.querySelector("span").textContent = on ? "Stop mic" : "Start mic";
+    toggle.classList.toggle("rtnb-active", on);
+    mute.querySelector("span").textContent = muted ? "Unmute" : "Mute";
     mute.classList.toggle("rtnb-active", muted);
+    mute.disabled = !on;
     const db = capture.peak > 0 ? 20 * Math.log10(capture.peak) : -60;
     bar.style.width = `${Math.max(0, Math.min(100, ((db + 60) / 60) * 100))}%`;
     bar.classList.toggle("rtnb-muted", muted);
     const error = model.get("error");
-    status.textContent = error
-      ? error
-      : on
-        ? `${muted ? "muted" : "live"} · ${model.get("device_rate")} Hz → 24 kHz · ${capture.sent} chunks`
-        : "mic off";
+    // off / listening / speaking (louder than the barge-in level) / muted / error
+    const speaking = on && !muted && db >= model.get("barge_in_db");
+    const state = error ? "error" : !on ? "off" : muted ? "muted" : speaking ? "speaking" : "listening";
+    status.dataset.state = state;
+    status.textContent = error || (state === "off" ? "mic off" : state);
+    status.title = on
+      ? `${model.get("device_rate")} Hz → 24 kHz · ${capture.sent} chunks sent`
+      : "click Start mic and allow the browser to use the microphone";
   };
   capture.views.add(draw);
   model.on("change:error", draw);

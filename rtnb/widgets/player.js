@@ -242,27 +242,43 @@ function initialize({ model }) {
   };
 }
 
+const BUTTON = "jupyter-widgets jupyter-button widget-button rtnb-button";
+
 function render({ model, el }) {
   const playback = players.get(model.get("_uid"));
   el.classList.add("rtnb-player");
-  el.innerHTML = `<button class="rtnb-player-enable">Enable audio</button>
+  el.innerHTML = `<button class="${BUTTON} rtnb-player-enable"><i class="fa fa-volume-up"></i><span>Enable audio</span></button>
+    <span class="rtnb-pill rtnb-player-state"></span>
     <span class="rtnb-player-status"></span>`;
   const enable = el.querySelector(".rtnb-player-enable");
+  const state = el.querySelector(".rtnb-player-state");
   const status = el.querySelector(".rtnb-player-status");
   enable.onclick = () => (playback.ctx ? playback.resume() : playback.open());
 
   const draw = () => {
-    const state = playback.ctx ? playback.ctx.state : "idle";
-    enable.hidden = state === "running";
+    const ctx = playback.ctx ? playback.ctx.state : "idle";
+    enable.hidden = ctx === "running";
     const error = model.get("error");
     const played = Math.round(playback.playedMs);
+    // idle (no audio yet) / blocked (the browser wants a click) / playing / ready / error
+    const shown = error
+      ? "error"
+      : ctx === "running"
+        ? playback.active
+          ? "playing"
+          : "ready"
+        : ctx === "suspended"
+          ? "blocked"
+          : "idle";
+    state.dataset.state = shown;
+    state.textContent = shown === "blocked" ? "click Enable audio" : `speaker ${shown}`;
     const buffer = playback.ctx
       ? ` · buffer ${Math.round(playback.levelMs)} ms (target ${Math.round(playback.targetMs)})`
       : "";
     const underruns = model.get("underruns");
     status.textContent =
       error ||
-      `speaker ${state} · played ${played} ms${buffer}` +
+      `played ${(played / 1000).toFixed(1)} s${buffer}` +
         (underruns ? ` · ${underruns} underrun${underruns > 1 ? "s" : ""}` : "");
     status.dataset.playedMs = String(played);
     status.dataset.item = playback.lastItem;

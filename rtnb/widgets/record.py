@@ -97,7 +97,11 @@ class ReplaySession:
     """Plays a recording back as session events, with the attributes the widgets read.
 
     ``speed`` is the playback rate (1.0: as recorded; ``None``: as fast as possible).
+    ``finished`` turns True once the whole recording has played.
     """
+
+    is_replay = True
+    """Widgets show a replay as such (no microphone, no text box, a *replay finished* state)."""
 
     def __init__(self, records: Iterable[Record], *, speed: float | None = 1.0) -> None:
         records = list(records)
@@ -106,6 +110,7 @@ class ReplaySession:
         self.speed = speed
         self.backend = "replay"
         self.status = "disconnected"
+        self.finished = False
         self.agent = RealtimeAgent(name=header.get("agent") or "assistant")
         self.observer = SessionObserver()
         self.positions: dict[str, float] = {}
@@ -190,6 +195,7 @@ class ReplaySession:
             event = self._event(record)
             if event is not None:
                 self._events.emit(event)
+        self.finished = True
         self._set_status("disconnected")
         self._events.end_streams()
 

@@ -129,6 +129,12 @@ def jupyter_lab(tmp: Path) -> Iterator[Lab]:
     dirs = {name: tmp / name for name in ("workspaces", "settings", "config", "runtime", "ipy")}
     for path in (root, home, *dirs.values()):
         path.mkdir(parents=True, exist_ok=True)
+    # No "get notified about news?" toast: it can cover the widgets a test clicks.
+    notification = dirs["settings"] / "@jupyterlab" / "apputils-extension"
+    notification.mkdir(parents=True, exist_ok=True)
+    (notification / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False})
+    )
     token = secrets.token_hex(16)
     env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
     env |= {

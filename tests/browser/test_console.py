@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import traceback
 import wave
 from pathlib import Path
 from typing import Any
@@ -256,14 +257,15 @@ def run_console_turn(lab: Lab, wav: Path) -> dict[str, Any]:
             )
             output = page.evaluate(CELL_OUTPUT, 1)
         except Exception:
+            traceback.print_exc()  # the failure itself, before diagnostics that may hang
+            page.screenshot(path=str(wav.with_suffix(".png")), full_page=True)
             print("cell outputs:", [page.evaluate(CELL_OUTPUT, i) for i in range(2)])
-            with contextlib.suppress(Exception):  # what the kernel saw
-                page.evaluate(RUN_CELL, 2)
+            with contextlib.suppress(Exception):  # what the kernel saw (a busy kernel: no wait)
+                page.evaluate(f"(index) => {{ ({RUN_CELL})(index); }}", 2)
                 page.wait_for_function(
                     f"() => ({CELL_OUTPUT})(2).includes('RTNB-DIAG')", timeout=30_000
                 )
                 print(page.evaluate(CELL_OUTPUT, 2))
-            page.screenshot(path=str(wav.with_suffix(".png")), full_page=True)
             print("\n".join(logs[-60:]))
             print("".join(lab.log[-60:]))
             raise

@@ -1,9 +1,10 @@
-"""The console on a scripted session: buttons from a subshell thread, status, transcript,
-and no API key anywhere in the widgets' state."""
+"""The console on a scripted session: buttons from a subshell thread, its header, transcript
+and history, and no API key anywhere in the widgets' state or messages."""
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import ipywidgets
@@ -11,10 +12,9 @@ import ipywidgets
 from rtnb import RealtimeAgent, RealtimeSession
 from rtnb.testing import ScriptedTransport
 from rtnb.widgets import console
-from rtnb.widgets.transcript import transcript_html
 from tests.session import wire
 
-from .conftest import from_thread, until
+from .conftest import Sent, from_thread, until
 
 
 def all_state(widget: ipywidgets.Widget) -> str:
@@ -38,8 +38,10 @@ async def test_connect_send_and_interrupt_from_button_clicks(scripted) -> None:
 
     from_thread(ui.connect_button.click)
     await until(lambda: session.connected and 'data-status="connected"' in ui.status.value)
-    assert "backend: scripted" in ui.status.value
-    assert "agent: Weather assistant" in ui.status.value
+    header = re.sub("<[^>]+>", "", ui.status.value)
+    assert "backend: scripted" in header
+    assert "agent: Weather assistant" in header
+    assert "model: gpt-realtime" in header
     assert ui.connect_button.disabled and not ui.send_button.disabled
 
     ui.text.value = "What is the weather in Paris?"
@@ -64,11 +66,16 @@ async def test_transcript_and_history_follow_the_conversation(scripted) -> None:
     await session.connect()
     transport.push(wire.item_added(wire.user_text_item("item_u", "Weather <in> Paris?")))
     transport.push(wire.item_added(wire.assistant_item("item_a", "It is sunny.")))
-    await until(lambda: "It is sunny." in ui.transcript.value)
-    assert "Weather &lt;in&gt; Paris?" in ui.transcript.value
+    await until(lambda: "It is sunny." in ui.transcript.text)
+    assert ui.transcript.text.splitlines() == [
+        "user: Weather <in> Paris?",
+        "Weather assistant: It is sunny.",
+    ]
     await until(lambda: len(ui.history.frame) == 2)
     assert list(ui.history.frame["role"]) == ["user", "assistant"]
-    assert "item_a" in ui.history.value
+    assert "item_a" not in ui.history.text  # ids only with show_all
+    ui.history.show_all = True
+    assert "item_a" in ui.history.text
 
 
 async def test_errors_are_shown(scripted) -> None:
@@ -84,28 +91,22 @@ async def test_the_api_key_never_reaches_a_widget() -> None:
     transport = ScriptedTransport()
     session = RealtimeSession(RealtimeAgent(name="A"), transport=transport, api_key=secret)
     ui = console(session)
+    sent = [Sent(ui.transcript), Sent(ui.history)]  # what they send to the page
     await session.connect()
     transport.push(wire.error(f"denied for key {secret[:6]}"))
     transport.push(wire.item_added(wire.user_text_item("item_u", "hello")))
     # The events reached every view, so the state checked below is the state they produced.
     await until(lambda: f"denied for key {secret[:6]}" in ui.status.value)
-    await until(lambda: "hello" in ui.transcript.value)
-    await until(lambda: len(ui.history.frame) == 1 and "item_u" in ui.history.value)
-    state = all_state(ui)
+    await until(lambda: "hello" in ui.transcript.text)
+    await until(
+        lambda: len(ui.history.frame) == 1 and list(ui.history.frame["item_id"]) == ["item_u"]
+    )
+    ui.transcript.flush()
+    ui.history.refresh()
+    state = all_state(ui) + json.dumps([s.messages for s in sent], default=str)
     assert "denied for key" in state and "hello" in state and "item_u" in state
     assert secret not in state
     await session.close()
-
-
-def test_transcript_html_lines() -> None:
-    class Call:
-        type = "function_call"
-        name = "get_weather"
-        arguments = '{"city": "Paris"}'
-        output = None
-
-    html = transcript_html([Call()])
-    assert "get_weather({&quot;city&quot;: &quot;Paris&quot;}) → …" in html
 
 
 async def test_session_widget_is_the_console(scripted) -> None:

@@ -15,7 +15,15 @@ from rtnb.widgets.record import ReplaySession, load, record
 from tests.analysis.conversation import converse
 from tests.session import wire
 
-from .conftest import Sent
+from .conftest import Sent, until
+
+
+def all_widgets(widget):
+    """The widget and all its descendants."""
+    found = [widget]
+    for child in getattr(widget, "children", ()):
+        found += all_widgets(child)
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -33,14 +41,24 @@ async def test_a_recording_replays_into_the_console(conversation, tmp_path: Path
 
     replay = ReplaySession(records, speed=None)
     ui = console(replay)
+    # A replay offers no microphone and no text box: Play, Stop, the views and the player.
+    assert ui.mic is None and ui.text not in all_widgets(ui)
+    assert ui.connect_button.description == "Play"
+    assert 'data-status="disconnected"' in ui.status.value and "press Play" in ui.status.value
     sent = Sent(ui.player)
-    ui.connect_button.click()  # Connect plays the recording
+    ui.connect_button.click()  # Play plays the recording
     await asyncio.wait_for(replay.play(), 10)
-    assert replay.status == "disconnected"
+    assert replay.status == "disconnected" and replay.finished
+    await until(lambda: "replay finished" in ui.status.value)
+    assert 'data-status="finished"' in ui.status.value
 
-    ui.transcript._throttle.flush()
-    assert "The weather in Paris is sunny." in ui.transcript.value
-    assert "get_weather" in ui.transcript.value
+    ui.transcript.flush()
+    text = ui.transcript.text
+    assert "The weather in Paris is sunny." in text
+    # The tool call as a row with its arguments, output and duration; the trip marked inline.
+    (paris,) = [e for e in ui.transcript.entries.values() if "Paris" in e.get("arguments", "")]
+    assert paris["kind"] == "tool" and "sunny" in paris["output"] and paris["ms"] >= 0
+    assert "[guardrail tripped: no_london]" in text
     ui.history.refresh()
     pd.testing.assert_frame_equal(ui.history.frame, history_frame(session))
     for frame in (latency_frame, tool_frame, guardrail_frame):
@@ -110,3 +128,25 @@ async def test_replayed_approval_requests_show_cards_that_decide_nothing() -> No
 async def _lines_until(path: Path, event: str) -> None:
     while not any(json.loads(line)["event"] == event for line in path.read_text().splitlines()):
         await asyncio.sleep(0.01)
+
+
+async def test_a_replay_shows_the_turns_as_they_arrive(conversation, tmp_path: Path) -> None:
+    session, _ = conversation
+    path = tmp_path / "talk.jsonl"
+    record(session, path).close()
+    replay = ReplaySession.load(path, speed=8.0)
+    ui = console(replay, history=False)
+    sent = Sent(ui.transcript)
+    await asyncio.wait_for(replay.play(), 30)
+    ui.transcript.flush()
+    shown: list[str] = []  # the transcript's text after each update the page got
+    entries: dict[str, str] = {}
+    for content, _ in sent.of_type("update"):
+        entries |= {e["key"]: e.get("text") or e.get("name") or "" for e in content["entries"]}
+        shown.append(" | ".join(entries.values()))
+    # The page saw the first question before the last answer existed, then the rest arriving.
+    first = next(i for i, text in enumerate(shown) if "Paris" in text)
+    last = next(i for i, text in enumerate(shown) if "London is sunny" in text)
+    assert first < last
+    await until(lambda: "replay finished" in ui.status.value)
+    await replay.close()
