@@ -137,6 +137,9 @@ async def test_a_replay_shows_the_turns_as_they_arrive(conversation, tmp_path: P
     replay = ReplaySession.load(path, speed=8.0)
     ui = console(replay, history=False)
     sent = Sent(ui.transcript)
+    # One page update per history change (the transcript's own throttle would merge changes
+    # that come closer than its interval, as a fast replay does on a fast machine).
+    replay.on("history_updated", lambda _event: ui.transcript.flush())
     await asyncio.wait_for(replay.play(), 30)
     ui.transcript.flush()
     shown: list[str] = []  # the transcript's text after each update the page got
