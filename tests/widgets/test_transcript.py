@@ -7,6 +7,7 @@ import math
 
 import pandas as pd
 
+from rtnb.analysis.frames import HISTORY_COLUMNS
 from rtnb.widgets import HistoryTable, Transcript
 from rtnb.widgets.history import READABLE_COLUMNS, cell, table_rows
 from tests.session import wire
@@ -114,18 +115,7 @@ def test_table_rows_are_readable_with_blanks() -> None:
             ["a1", "message", "assistant", "A", None, "", None, None, None, 5398.4],
             ["a2", "message", "assistant", "B", "completed", "yo", None, None, None, 120.0],
         ],
-        columns=[
-            "item_id",
-            "type",
-            "role",
-            "agent",
-            "status",
-            "text",
-            "tool",
-            "arguments",
-            "output",
-            "audio_ms",
-        ],
+        columns=HISTORY_COLUMNS,
     )
     rows = table_rows(frame)
     shown = [
