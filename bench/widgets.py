@@ -8,15 +8,15 @@ the kernel's event loop (no cell blocks, so widget messages flow as in a session
 clicks *Start mic* and waits for the JSON file the task writes. The mic streams during the whole
 player stream, as in a full-duplex conversation. All clocks are on one machine.
 
-* **mic chunk -> kernel**: the page stamps each 20 ms chunk with ``performance.timeOrigin +
-  performance.now()`` when its main thread gets the chunk from the capture worklet and sends it
-  (the worklet itself has no wall clock; the 20 ms of audio accumulated in a chunk is not
-  counted); the kernel stamps ``time.time()`` first thing in the widget's comm handler (which may
-  run on a subshell thread). *-> session loop* is when the chunk reached the session's event loop
-  (an ``on_audio`` callback, where ``session.send_audio`` runs). Medians and p95 over the chunks
-  of the stream. The offset between the page's clock and ``time.time()`` is measured from the
-  benchmark process (``page.evaluate``, the sample with the shortest round trip) and shown as
-  context; it is not subtracted.
+* **mic chunk -> kernel**: the page stamps each chunk (``Mic.chunk_ms``, 100 ms) with
+  ``performance.timeOrigin + performance.now()`` when its main thread gets the chunk from the
+  capture worklet and sends it (the worklet itself has no wall clock; the audio accumulated in a
+  chunk is not counted); the kernel stamps ``time.time()`` first thing in the widget's comm
+  handler (which may run on a subshell thread). *-> session loop* is when the chunk reached the
+  session's event loop (an ``on_audio`` callback, where ``session.send_audio`` runs). Medians and
+  p95 over the chunks of the stream. The offset between the page's clock and ``time.time()`` is
+  measured from the benchmark process (``page.evaluate``, the sample with the shortest round
+  trip) and shown as context; it is not subtracted.
 * **player underruns**: the kernel pushes synthetic PCM16 (a quiet tone) through the public
   ``Player.play`` in 20 ms chunks at real time, against an absolute schedule, for 60 s (15 s with
   ``--quick``), then ``Player.end()``. This is the strict case: the 100 ms pre-buffer (minus the
@@ -51,7 +51,7 @@ player stream, as in a full-duplex conversation. All clocks are on one machine.
 
 The issue's "done when": in the jitter 300 ms + loaded scenario, no underrun after the first and
 added latency <= jitter + 100 ms; stop latency <= 30 ms; mic chunk -> kernel median <= 50 ms on an
-idle machine. The older rows carry the design's expectations as notes (chunks 20-40 ms, ~100 ms
+idle machine. The older rows carry the design's expectations as notes (100 ms mic chunks, ~100 ms
 pre-buffer, kernel -> browser at most a few hundred messages/s). When chromium,
 Playwright or JupyterLab is missing, the rows say "not measured" and why.
 """
@@ -402,7 +402,7 @@ def rows(result: dict[str, Any], plan: dict[str, int]) -> list[Row]:
             f"median of {chunks} chunks ({result['device_rate']} Hz capture)"
             + ("" if load is None else f"; load average {load:.1f} at start"),
         ),
-        (p95(to_kernel), "design: 20-40 ms chunks, handed over at once"),
+        (p95(to_kernel), "design: one message per 100 ms chunk, handed over at once"),
         (median(to_loop), "until on the session's event loop (send_audio)"),
         _underruns(strict, "20 ms sends at real time, no lead: 100 ms pre-buffer"),
         _underruns(lead, "100 ms sends 250 ms ahead, as the local server paces"),
@@ -418,7 +418,7 @@ def rows(result: dict[str, Any], plan: dict[str, int]) -> list[Row]:
         ),
         (
             (chunks + strict["reports"]) / strict["elapsed"],
-            "mic chunks (50/s) + played-ms reports",
+            "mic chunks (10/s) + played-ms reports (5/s while playing)",
         ),
         (p95(lateness), "the kernel's play() calls vs the real-time schedule"),
         (100 * strict["played_ms"] / strict["sent_ms"], "the browser's report at the end"),

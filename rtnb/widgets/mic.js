@@ -1,15 +1,20 @@
 // rtnb microphone: AudioWorklet capture -> PCM16 mono 24 kHz chunks -> kernel (binary messages).
 const TARGET_RATE = 24000;
+const FRAME_MS = 20; // the level meter and barge-in detection look at the audio in 20 ms frames
 
 // Runs in the AudioWorkletGlobalScope: resamples the input (linear interpolation, a no-op step of
-// 1 when the context already runs at 24 kHz) and posts fixed-size Int16 chunks with their peak.
+// 1 when the context already runs at 24 kHz), posts the peak of each frame and, once a chunk of
+// chunkMs is full, the chunk as Int16. Frames stay in the page; only chunks go to the kernel: each
+// kernel message costs a busy/idle status round in JupyterLab, so fewer, larger chunks keep the
+// page's main thread free for audio.
 const WORKLET = `
 class RtnbCapture extends AudioWorkletProcessor {
   constructor(options) {
     super();
-    const { targetRate, chunkMs } = options.processorOptions;
+    const { targetRate, chunkMs, frameMs } = options.processorOptions;
     this.step = sampleRate / targetRate;
     this.size = Math.round((targetRate * chunkMs) / 1000);
+    this.frame = Math.round((targetRate * frameMs) / 1000);
     this.chunk = new Int16Array(this.size);
     this.fill = 0;
     this.peak = 0;
@@ -24,6 +29,9 @@ class RtnbCapture extends AudioWorkletProcessor {
       this.port.postMessage({ pcm: this.chunk.buffer, peak: this.peak }, [this.chunk.buffer]);
       this.chunk = new Int16Array(this.size);
       this.fill = 0;
+      this.peak = 0;
+    } else if (this.fill % this.frame === 0) {
+      this.port.postMessage({ peak: this.peak });
       this.peak = 0;
     }
   }
@@ -82,7 +90,11 @@ class Capture {
       await ctx.audioWorklet.addModule(url);
       URL.revokeObjectURL(url);
       const node = new AudioWorkletNode(ctx, "rtnb-capture", {
-        processorOptions: { targetRate: TARGET_RATE, chunkMs: model.get("chunk_ms") },
+        processorOptions: {
+          targetRate: TARGET_RATE,
+          chunkMs: model.get("chunk_ms"),
+          frameMs: FRAME_MS,
+        },
       });
       node.port.onmessage = ({ data }) => this.onChunk(data);
       source.connect(node);
@@ -110,8 +122,9 @@ class Capture {
 
   onChunk({ pcm, peak }) {
     this.peak = peak;
-    if (!this.model.get("muted")) {
-      this.detectBargeIn(peak);
+    if (this.model.get("muted")) return this.redraw();
+    this.detectBargeIn(peak);
+    if (pcm) {
       const msg = { type: "audio" };
       if (this.model.get("bench")) msg.t = performance.timeOrigin + performance.now(); // epoch ms
       this.model.send(msg, undefined, [pcm]);
@@ -124,7 +137,7 @@ class Capture {
   detectBargeIn(peak) {
     const player = this.model.get("barge_in_player");
     if (!player) return;
-    const ms = this.model.get("chunk_ms");
+    const ms = FRAME_MS;
     const loud = peak > 0 && 20 * Math.log10(peak) >= this.model.get("barge_in_db");
     // Speech has short dips between syllables: loud time adds up until 100 ms of quiet; each
     // loud run that lasts barge_in_ms fires once (the player ignores it when it plays nothing).
@@ -138,7 +151,7 @@ class Capture {
   }
 
   redraw() {
-    // At most once per animation frame: 50 chunks a second must not mean 50 layouts.
+    // At most once per animation frame: 50 frames a second must not mean 50 layouts.
     if (this.frame) return;
     this.frame = requestAnimationFrame(() => {
       this.frame = null;

@@ -1,8 +1,12 @@
 """Microphone widget: browser capture (AudioWorklet) streamed to a session as PCM16 24 kHz.
 
 The browser captures after a click on *Start mic*, converts to mono PCM16 at 24 kHz (the browser
-or the worklet resamples) and sends 20-40 ms binary chunks. Chunks may arrive on a kernel subshell
-thread; they are handed to the session's event loop, where ``session.send_audio`` is called.
+or the worklet resamples) and sends binary chunks of ``chunk_ms`` (100 ms by default). The level
+meter and the barge-in detection work on 20 ms frames in the page; only whole chunks go to the
+kernel, because each message to the kernel makes JupyterLab handle a busy/idle status round, and
+50 of those a second (20 ms chunks) saturated the page's main thread in a loaded browser and made
+the player stutter. Chunks may arrive on a kernel subshell thread; they are handed to the
+session's event loop, where ``session.send_audio`` is called.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ class Mic(anywidget.AnyWidget):
         False, help="True while the browser captures (set by the browser)"
     ).tag(sync=True)
     muted = traitlets.Bool(False, help="Pause sending audio").tag(sync=True)
-    chunk_ms = traitlets.Int(20, help="Chunk length in ms (20-40)").tag(sync=True)
+    chunk_ms = traitlets.Int(100, help="Audio per message to the kernel, ms").tag(sync=True)
     device_rate = traitlets.Int(0, help="Sample rate of the browser's capture context").tag(
         sync=True
     )
@@ -79,8 +83,8 @@ class Mic(anywidget.AnyWidget):
     @traitlets.validate("chunk_ms")
     def _check_chunk_ms(self, proposal: dict[str, Any]) -> int:
         value = int(proposal["value"])
-        if not 10 <= value <= 100:
-            raise traitlets.TraitError("chunk_ms must be between 10 and 100")
+        if not 20 <= value <= 200:
+            raise traitlets.TraitError("chunk_ms must be between 20 and 200")
         return value
 
     def on_audio(self, callback: Callable[[bytes], Any]) -> None:

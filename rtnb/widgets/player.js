@@ -9,8 +9,12 @@
 // click on an element of class `rtnb-stop-<uid>`, or a barge-in from a Mic); {type: "underrun",
 // item, played_ms, target_ms, slack_ms, peak_ms, late_ms} when audio came again after running dry (how late
 // it was against the target); {type: "latency", ms: [...]} (with `bench`): kernel send -> first
-// sample of each message played.
+// sample of each message played, sent along with the "played" reports.
 const RATE = 24000; // the worklet is player_worklet.js (the `_worklet` trait)
+// The worklet reports to the page every STATUS_MS (the status line); the page reports to the
+// kernel every `report_ms` while playing, and at once on a stop or at the end of the audio. Each
+// message to the kernel costs the page a busy/idle status round in JupyterLab.
+const STATUS_MS = 50;
 
 // Delays messages by a random 0-N ms without reordering them (a test and benchmark option).
 class Jitter {
@@ -60,6 +64,8 @@ class Playback {
     this.views = new Set();
     this.jitter = new Jitter((msg, transfer) => this.post(msg, transfer));
     this.dirty = false;
+    this.reportedAt = 0; // page time of the last "played" report to the kernel
+    this.latencies = []; // with `bench`: kernel send -> played, ms, not yet sent
   }
 
   async open() {
@@ -80,7 +86,7 @@ class Playback {
         maxMs: model.get("max_buffer_ms"),
         marginMs: 40,
         decayPerSecond: 0.02,
-        reportMs: model.get("report_ms"),
+        reportMs: STATUS_MS,
       },
     });
     this.node.port.onmessage = ({ data }) => this.onWorklet(data);
@@ -165,8 +171,10 @@ class Playback {
       this.targetMs = data.target;
       this.active = data.active;
       if (data.stamps.length) this.stamped(data.stamps);
-      if (this.dirty) {
+      const now = performance.now();
+      if (this.dirty && (data.final || now - this.reportedAt >= this.model.get("report_ms"))) {
         this.dirty = false;
+        this.reportedAt = now;
         const ms = this.positions.get(this.lastItem) || 0;
         this.model.send({
           type: "played",
@@ -175,6 +183,7 @@ class Playback {
           level_ms: data.level,
           target_ms: data.target,
         });
+        if (this.latencies.length) this.model.send({ type: "latency", ms: this.latencies.splice(0) });
       }
       this.redraw();
     } else {
@@ -196,10 +205,9 @@ class Playback {
     const ok = ts.performanceTime > 0;
     const perf = ok ? ts.performanceTime : performance.now();
     const ctxTime = ok ? ts.contextTime : this.ctx.currentTime;
-    const ms = stamps.map(
-      ([t, frame]) => performance.timeOrigin + perf + (frame / RATE - ctxTime) * 1000 - t,
-    );
-    this.model.send({ type: "latency", ms });
+    for (const [t, frame] of stamps) {
+      this.latencies.push(performance.timeOrigin + perf + (frame / RATE - ctxTime) * 1000 - t);
+    }
   }
 
   close() {

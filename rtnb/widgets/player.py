@@ -44,7 +44,11 @@ class Player(anywidget.AnyWidget):
         sync=True
     )
     prebuffer_ms = traitlets.Int(100, help="Audio queued before playback starts").tag(sync=True)
-    report_ms = traitlets.Int(50, help="How often the browser reports the position").tag(sync=True)
+    report_ms = traitlets.Int(
+        200,
+        help="How often the browser reports the position while playing (a stop and the end of "
+        "the audio report at once)",
+    ).tag(sync=True)
     error = traitlets.Unicode("", help="The browser's last audio error").tag(sync=True)
     min_buffer_ms = traitlets.Int(60, help="Lowest jitter-buffer target").tag(sync=True)
     max_buffer_ms = traitlets.Int(600, help="Highest jitter-buffer target").tag(sync=True)

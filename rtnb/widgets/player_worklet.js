@@ -88,7 +88,8 @@ class RtnbPlayback extends AudioWorkletProcessor {
       if (s) s.minD = currentFrame + this.queued - s.received - this.target;
     }
   }
-  report() {
+  report(final = false) {
+    // final: a stop or the end of the audio; the page passes it on to the kernel at once.
     for (const item of this.dirty) {
       this.port.postMessage({ item, ms: (this.played.get(item) * 1000) / sampleRate });
     }
@@ -99,6 +100,7 @@ class RtnbPlayback extends AudioWorkletProcessor {
       target: (this.target * 1000) / sampleRate,
       active: this.playing || this.queued > 0,
       stamps: this.stamps.splice(0),
+      final,
     });
     this.sinceReport = 0;
   }
@@ -165,7 +167,7 @@ class RtnbPlayback extends AudioWorkletProcessor {
     }
     this.playing = false;
     this.gain = 0;
-    this.report();
+    this.report(true);
     this.port.postMessage({ cleared: by, silentFrom });
   }
   process(_inputs, outputs) {
@@ -208,8 +210,8 @@ class RtnbPlayback extends AudioWorkletProcessor {
           } else {
             this.stream = null; // drained: the next audio starts a new stream
           }
+          this.report(this.flush);
           this.playing = this.flush = false;
-          this.report();
         }
       }
     }

@@ -7,7 +7,6 @@ resumes playback without losing a millisecond."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -203,13 +202,6 @@ def test_interrupt_button_stops_in_the_page_and_truncates_where_it_stopped(
     assert 500 <= position < result["sent"]["item_1"]
 
 
-# The page's level detector misses the fake mic's second utterance now and then on a loaded
-# machine (3 of 6 runs before its last fix, 1 of 1 in the merged suite): it runs on request until
-# the detector is robust (issue 16).
-@pytest.mark.skipif(
-    os.environ.get("RTNB_BARGE_IN_TEST") != "1",
-    reason="flaky on a loaded machine; RTNB_BARGE_IN_TEST=1 runs it (issue 16)",
-)
 def test_barge_in_pauses_in_the_page_and_resumes_when_not_confirmed(tmp_path: Path) -> None:
     speech = to_int16(spoken("Wait, stop, stop please.", USER_VOICE))
     quiet = np.zeros(SAMPLE_RATE * 2, dtype=np.int16)  # 2 s
