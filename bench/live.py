@@ -6,9 +6,9 @@ has it open. There is no browser; each widget's comm is a :class:`KernelComm`, w
 ipykernel does with a comm message — builds and serialises it with ``jupyter_client``'s
 ``Session`` (JSON, HMAC signature) — and drops the frames instead of writing them to ZeroMQ.
 What the browser would send reaches the widgets as ipykernel hands it over: signed frames made
-in advance are deserialised (signature checked) and given to the comm's ``handle_msg``: a 20 ms
-microphone chunk (PCM16, 24 kHz) every 20 ms and a ``played`` report from the player every
-50 ms.
+in advance are deserialised (signature checked) and given to the comm's ``handle_msg``: a 100 ms
+microphone chunk (PCM16, 24 kHz) every 100 ms and a ``played`` report from the player every
+200 ms, the widgets' defaults (``Mic.chunk_ms``, ``Player.report_ms``).
 
 A child process (``python -m bench.live --serve``) plays the server: a WebSocket server on
 127.0.0.1 that streams the recorded local-server conversation (``bench/record.py``, looped with
@@ -53,8 +53,10 @@ from typing import Any
 from bench.common import REPO_DIR, Row, check, rss_bytes
 
 BENCH = "7 live"
-MIC_CHUNK_MS = 20
-REPORT_MS = 50
+MIC_CHUNK_MS = 100
+"""``Mic.chunk_ms``'s default: what the browser sends the kernel in one message."""
+REPORT_MS = 200
+"""``Player.report_ms``'s default: how often the browser reports the played position."""
 WARMUP_S = 1.0
 FIRST_AUDIO_TIMEOUT_S = 60.0
 """A loaded machine may take this long to start the replay; the clock starts after it."""
@@ -201,7 +203,7 @@ class Browser:
 
 
 def mic_chunks(count: int = 50) -> list[bytes]:
-    """``count`` 20 ms chunks of a tone with noise (PCM16, 24 kHz): non-trivial audio."""
+    """``count`` mic chunks of a tone with noise (PCM16, 24 kHz): non-trivial audio."""
     import numpy as np
 
     from rtnb.protocol.audio import bytes_for_ms, to_bytes
@@ -258,10 +260,13 @@ def console_kernel(session: Any, browser: Browser, ticks: int, history: bool) ->
 
     ui = console(session, history=history)
     mic, player = ui.mic, ui.player
+    if (mic.chunk_ms, player.report_ms) != (MIC_CHUNK_MS, REPORT_MS):
+        raise RuntimeError("MIC_CHUNK_MS/REPORT_MS differ from the widgets' defaults")
     chunks = itertools.islice(itertools.cycle(mic_chunks()), ticks)
     # Made in advance (unique): the kernel's Session refuses a signature it has seen before.
     mic_frames = iter([browser.frames(mic.comm.comm_id, {"type": "audio"}, [c]) for c in chunks])
-    played = ({"type": "played", "item": "playing", "ms": ms} for ms in itertools.count(0, 50))
+    positions = itertools.count(0, REPORT_MS)
+    played = ({"type": "played", "item": "playing", "ms": ms} for ms in positions)
     reports = iter(
         [
             browser.frames(player.comm.comm_id, next(played), [])
