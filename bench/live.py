@@ -382,7 +382,7 @@ def run(quick: bool = False, seconds: float | None = None) -> list[Row]:
             "console without the history table: CPU",
             no_table.cpu_percent,
             "% of a core",
-            note="the table re-renders the whole history with pandas a few times a second",
+            note="the table reads the history and diffs its rows a few times a second",
         ),
         Row(
             BENCH,

@@ -8,7 +8,7 @@ renders a frame that way for a widget.
 """
 
 from .display import BlankFrame, html_table
-from .frames import guardrail_frame, history_frame, latency_frame, tool_frame
+from .frames import guardrail_frame, history_frame, history_records, latency_frame, tool_frame
 from .observer import SessionObserver, observe
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "SessionObserver",
     "guardrail_frame",
     "history_frame",
+    "history_records",
     "html_table",
     "latency_frame",
     "observe",

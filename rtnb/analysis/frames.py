@@ -59,15 +59,21 @@ def history_frame(source: Any) -> BlankFrame:
     ``text`` is the message's words (text and transcripts); ``tool``, ``arguments`` and
     ``output`` are set for function calls; ``audio_ms`` is the audio heard or spoken.
     """
+    # Float even when empty (an empty column is object, which pandas 2 will not round).
+    frame = pd.DataFrame(history_records(source), columns=HISTORY_COLUMNS)
+    return BlankFrame(frame.astype({"audio_ms": float}))
+
+
+def history_records(source: Any) -> list[dict[str, Any]]:
+    """The rows of :func:`history_frame` as plain dicts (keys :data:`HISTORY_COLUMNS`), without
+    pandas: what a view that refreshes several times a second reads."""
     observer = observe(source)
     live = getattr(source, "history", None)
     if isinstance(source, SessionObserver) or live is None:
         items = [observer.items[i] for i in observer.order]
     else:
         items = [item_to_dict(item) for item in live]
-    rows = [_history_row(item, observer) for item in items]
-    # Float even when empty (an empty column is object, which pandas 2 will not round).
-    return BlankFrame(pd.DataFrame(rows, columns=HISTORY_COLUMNS).astype({"audio_ms": float}))
+    return [_history_row(item, observer) for item in items]
 
 
 def _history_row(item: dict[str, Any], observer: SessionObserver) -> dict[str, Any]:

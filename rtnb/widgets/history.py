@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import math
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,10 @@ import anywidget
 import pandas as pd
 import traitlets
 
-from rtnb.analysis import history_frame, observe
+from rtnb.analysis import history_records, observe
 from rtnb.analysis._session import subscribe
+from rtnb.analysis.display import BlankFrame
+from rtnb.analysis.frames import HISTORY_COLUMNS
 
 from ._bridge import LoopBridge, Throttle
 
@@ -38,15 +41,16 @@ def cell(value: Any) -> str:
     return str(value)
 
 
-def table_rows(frame: pd.DataFrame) -> list[Row]:
-    """One row per history item: every frame column as text, plus the readable ones.
+def table_rows(records: Iterable[dict[str, Any]]) -> list[Row]:
+    """One row per history item (:func:`~rtnb.analysis.history_records`): every column as text,
+    plus the readable ones.
 
     ``who`` is the role (or ``tool``), ``agent`` is blank unless it changed since the row above,
     ``text`` is the words or ``tool(arguments) → output``, ``audio`` is the audio length in s.
     """
     rows = []
     previous_agent: str | None = None
-    for record in frame.to_dict("records"):
+    for record in records:
         row = {column: cell(value) for column, value in record.items()}
         call = record["type"] == "function_call"
         agent = row["agent"]
@@ -71,7 +75,8 @@ def table_rows(frame: pd.DataFrame) -> list[Row]:
 class HistoryTable(anywidget.AnyWidget):
     """The session's history as a table, refreshed at most every ``interval`` seconds.
 
-    ``frame`` is the latest :class:`pandas.DataFrame` shown; ``max_rows`` keeps the last rows;
+    ``frame`` is the history shown, as a :class:`pandas.DataFrame` (built when read: the
+    refreshes work on plain rows, several times a second); ``max_rows`` keeps the last rows;
     ``show_all`` shows every column (ids, the agent on every row). ``height`` is the CSS height.
     """
 
@@ -94,7 +99,8 @@ class HistoryTable(anywidget.AnyWidget):
         self.session = session
         self.max_rows = max_rows
         self.observer = observe(session)
-        self.frame = history_frame(session)
+        self._records: list[dict[str, Any]] = []
+        self._frame: BlankFrame | None = None
         self.rows: list[Row] = []
         self.updates = 0
         """Messages sent to the page (each carries only the rows that changed)."""
@@ -110,9 +116,17 @@ class HistoryTable(anywidget.AnyWidget):
         self.refresh()
 
     @property
+    def frame(self) -> pd.DataFrame:
+        """The history as of the last refresh (all items, not only the last ``max_rows``)."""
+        if self._frame is None:
+            frame = pd.DataFrame(self._records, columns=HISTORY_COLUMNS)
+            self._frame = BlankFrame(frame.astype({"audio_ms": float}))
+        return self._frame
+
+    @property
     def text(self) -> str:
         """The table as tab-separated text (the columns shown, with a header line)."""
-        columns = list(self.frame.columns) if self.show_all else READABLE_COLUMNS
+        columns = HISTORY_COLUMNS if self.show_all else READABLE_COLUMNS
         shown = {"agent": "agent" if self.show_all else "agent_shown"}
         shown |= {"text": "text" if self.show_all else "text_shown"}
         lines = ["\t".join(columns)]
@@ -123,9 +137,10 @@ class HistoryTable(anywidget.AnyWidget):
         self._throttle.trigger()
 
     def refresh(self) -> None:
-        """Rebuild the frame now and send the rows that changed."""
-        self.frame = history_frame(self.session)
-        self.rows = table_rows(self.frame.tail(self.max_rows))
+        """Read the history now and send the rows that changed."""
+        self._records = history_records(self.session)
+        self._frame = None
+        self.rows = table_rows(self._records[max(0, len(self._records) - self.max_rows) :])
         order = [row["key"] for row in self.rows]
         changed = [row for row in self.rows if self._sent.get(row["key"]) != row]
         if not changed and order == self._sent_order:
@@ -136,8 +151,7 @@ class HistoryTable(anywidget.AnyWidget):
 
     def _post(self, rows: list[Row], order: list[str]) -> None:
         self.updates += 1
-        columns = list(self.frame.columns)
-        self.send({"type": "update", "rows": rows, "order": order, "columns": columns})
+        self.send({"type": "update", "rows": rows, "order": order, "columns": HISTORY_COLUMNS})
 
     def _send_all(self) -> None:
         self._post(self.rows, self._sent_order)

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import math
 
-import pandas as pd
-
 from rtnb.analysis.frames import HISTORY_COLUMNS
 from rtnb.widgets import HistoryTable, Transcript
 from rtnb.widgets.history import READABLE_COLUMNS, cell, table_rows
@@ -108,16 +106,13 @@ async def test_items_removed_from_the_history_stay_marked(scripted) -> None:
 
 
 def test_table_rows_are_readable_with_blanks() -> None:
-    frame = pd.DataFrame(
-        [
-            ["u1", "message", "user", "A", "completed", "hi", None, None, None, math.nan],
-            ["f1", "function_call", None, "A", "completed", None, "get", '{"c": 1}', None, 0.0],
-            ["a1", "message", "assistant", "A", None, "", None, None, None, 5398.4],
-            ["a2", "message", "assistant", "B", "completed", "yo", None, None, None, 120.0],
-        ],
-        columns=HISTORY_COLUMNS,
-    )
-    rows = table_rows(frame)
+    values = [
+        ["u1", "message", "user", "A", "completed", "hi", None, None, None, math.nan],
+        ["f1", "function_call", None, "A", "completed", None, "get", '{"c": 1}', None, 0.0],
+        ["a1", "message", "assistant", "A", None, "", None, None, None, 5398.4],
+        ["a2", "message", "assistant", "B", "completed", "yo", None, None, None, 120.0],
+    ]
+    rows = table_rows([dict(zip(HISTORY_COLUMNS, row, strict=True)) for row in values])
     shown = [
         [row[c] for c in ("who", "agent_shown", "text_shown", "status", "audio")] for row in rows
     ]
