@@ -8,7 +8,8 @@ about the questions), as a new user's session would. Transcripts are compared in
 form of :func:`rtnb.local.numbers.canonical_words` ("$20" = "twenty dollars").
 
 Rows: word error rate and exact sentences per engine (all voices, then per voice); median
-seconds per utterance and real-time factor; model load time. The turn latency on the server
+seconds per utterance and real-time factor; model load time. Whisper runs with its default beam
+(5) and, side by side, greedy (``stt_beam_size=1``). The turn latency on the server
 (speech end -> transcript -> first audio) is benchmark 4's, per engine.
 """
 
@@ -98,11 +99,15 @@ def _clips(quick: bool) -> dict[str, list[tuple[str, bytes]]]:
     return clips
 
 
-def _engine_rows(name: str, clips: dict[str, list[tuple[str, bytes]]]) -> list[Row]:
+def _engine_rows(
+    engine_name: str, clips: dict[str, list[tuple[str, bytes]]], beam_size: int | None = None
+) -> list[Row]:
     from rtnb.local.stt import load_stt
+    from rtnb.local.whisper import DEFAULT_BEAM_SIZE
 
+    name = engine_name if beam_size is None else f"{engine_name}, beam {beam_size}"
     started = time.perf_counter()
-    engine = load_stt(name)
+    engine = load_stt(engine_name, beam_size=beam_size or DEFAULT_BEAM_SIZE)
     engine.prepare(PROMPT)
     load_s = time.perf_counter() - started
     errors = words = exact = total = 0
@@ -144,8 +149,8 @@ def _engine_rows(name: str, clips: dict[str, list[tuple[str, bytes]]]) -> list[R
             f"{name}: word error rate, {len(clips)} voices",
             wer,
             "",
-            f"<= {WER_TARGET}",
-            check(wer, "<=", WER_TARGET),
+            "" if beam_size else f"<= {WER_TARGET}",
+            None if beam_size else check(wer, "<=", WER_TARGET),
             f"{exact}/{total} sentences exact; e.g. {'; '.join(worst)}",
         ),
         *per_voice,
@@ -162,4 +167,6 @@ def run(quick: bool = False) -> list[Row]:
     rows: list[Row] = []
     for name in stt_engines_available():
         rows += _engine_rows(name, clips)
+        if name == "whisper":  # the greedy decoding, side by side with the default beam
+            rows += _engine_rows(name, clips, beam_size=1)
     return rows

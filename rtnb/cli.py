@@ -13,6 +13,7 @@ from pathlib import Path
 
 from rtnb.lab import COPY_DIR
 from rtnb.local.server import start_local_server
+from rtnb.local.whisper import DEFAULT_BEAM_SIZE
 
 DEMO_QUESTION = "What is the weather in Paris?"
 DEMO_OUT = "rtnb-demo-answer.wav"
@@ -28,6 +29,7 @@ async def _serve(args: argparse.Namespace) -> None:
         llm=_llm_options(args),
         stt=args.stt,
         stt_model=args.stt_model,
+        stt_beam_size=args.stt_beam_size,
         vad=args.vad,
         tts=args.tts,
     )
@@ -132,6 +134,13 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="Whisper model name or directory (default: the bundled tiny.en; a name such as "
         "base.en downloads where the network allows)",
+    )
+    serve.add_argument(
+        "--stt-beam-size",
+        type=int,
+        default=DEFAULT_BEAM_SIZE,
+        help="Whisper's decoding beam: 1 is greedy, faster and less accurate "
+        f"(default: {DEFAULT_BEAM_SIZE})",
     )
     serve.add_argument(
         "--vad",

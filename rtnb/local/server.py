@@ -23,6 +23,7 @@ from rtnb.local.policy import Policy
 from rtnb.local.stt import SttChoice, check_stt, load_stt
 from rtnb.local.tts import default_tts_engine, synthesize
 from rtnb.local.vad import ServerVad
+from rtnb.local.whisper import DEFAULT_BEAM_SIZE, check_beam_size
 from rtnb.transport.base import is_loopback_host
 from rtnb.transport.server import REALTIME_PATH, serve_realtime
 
@@ -75,6 +76,7 @@ async def start_local_server(
     llm: LlmConfig | Mapping[str, Any] | None = None,
     stt: SttChoice = None,
     stt_model: str | None = None,
+    stt_beam_size: int = DEFAULT_BEAM_SIZE,
     vad: str = "auto",
     tts: str = "auto",
 ) -> LocalServer:
@@ -92,6 +94,7 @@ async def start_local_server(
     ``stt`` chooses the speech-to-text engine (``"whisper"``, ``"pocketsphinx"``, a function
     ``(pcm16, sample_rate, prompt) -> str``; default: Whisper when the ``speech`` extra is
     installed), ``stt_model`` a Whisper model name or directory (default: the bundled tiny.en),
+    ``stt_beam_size`` Whisper's decoding beam (5; 1 is greedy: faster, less accurate),
     ``vad`` the voice activity detector (``"auto"``, ``"silero"``, ``"webrtc"``) and ``tts``
     the assistant's voice (``"auto"``: piper when installed, ``"piper"``, ``"espeak"``). Bad options
     raise :class:`~rtnb.local.stt.SpeechEngineError` (or ``ValueError``) before anything is
@@ -106,8 +109,11 @@ async def start_local_server(
         )
 
     check_stt(stt)
+    check_beam_size(stt_beam_size)
     vad_engine = ServerVad(engine=vad).engine  # raises on an unknown name
-    stt_engine = await asyncio.to_thread(load_stt, stt, stt_model)  # loads Whisper once, here
+    stt_engine = await asyncio.to_thread(
+        load_stt, stt, stt_model, stt_beam_size
+    )  # loads Whisper once, here
     tts_engine = await asyncio.to_thread(_ready_tts, tts)
     engines = {"stt": _stt_label(stt_engine), "vad": vad_engine, "tts": tts_engine}
     config = llm_config(llm) if policy is None or llm is not None else None
@@ -124,7 +130,7 @@ async def start_local_server(
             model=model,
             policy=policy,
             realtime_pacing=realtime_pacing,
-            stt=load_stt(stt, stt_model),
+            stt=load_stt(stt, stt_model, stt_beam_size),
             vad_engine=vad_engine,
             tts_engine=tts_engine,
         )

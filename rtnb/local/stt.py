@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from rtnb.local.sphinx import Transcriber
-from rtnb.local.whisper import load_whisper, whisper_available
+from rtnb.local.whisper import DEFAULT_BEAM_SIZE, load_whisper, whisper_available
 
 __all__ = [
     "SpeechEngineError",
@@ -131,11 +131,14 @@ def check_stt(engine: SttChoice) -> None:
         )
 
 
-def load_stt(engine: SttChoice = None, model: str | None = None) -> SpeechToText:
+def load_stt(
+    engine: SttChoice = None, model: str | None = None, beam_size: int = DEFAULT_BEAM_SIZE
+) -> SpeechToText:
     """The engine for one connection: shared Whisper weights, or a fresh pocketsphinx decoder.
 
     ``model`` (Whisper only) is a faster-whisper model name or directory; ``None`` is the
-    bundled, hash-checked tiny.en. Raises :class:`SpeechEngineError` for a bad option and
+    bundled, hash-checked tiny.en. ``beam_size`` is Whisper's decoding beam (1 = greedy).
+    Raises :class:`SpeechEngineError` for a bad option and
     :class:`~rtnb.local.whisper.ModelFileError` for a missing or altered model file.
     """
     check_stt(engine)
@@ -143,5 +146,5 @@ def load_stt(engine: SttChoice = None, model: str | None = None) -> SpeechToText
         return FunctionEngine(engine)
     name = engine or default_stt_engine()
     if name == "whisper":
-        return load_whisper(model)
+        return load_whisper(model, beam_size)
     return SphinxEngine()

@@ -77,7 +77,7 @@ def test_an_altered_model_file_is_refused(tmp_path: Path, monkeypatch: pytest.Mo
         f.seek(1000)
         f.write(b"\x00\x01\x02\x03")
     monkeypatch.setattr(whisper, "bundled_model_dir", lambda: copy)
-    whisper.load_whisper.cache_clear()
+    whisper._load_model.cache_clear()
     try:
         with pytest.raises(whisper.ModelFileError, match=r"model\.bin has SHA-256"):
             whisper.load_whisper()
@@ -85,7 +85,7 @@ def test_an_altered_model_file_is_refused(tmp_path: Path, monkeypatch: pytest.Mo
         with pytest.raises(whisper.ModelFileError, match=r"model\.bin is missing"):
             whisper.load_whisper()
     finally:
-        whisper.load_whisper.cache_clear()
+        whisper._load_model.cache_clear()
 
 
 async def test_bad_engine_options_fail_before_serving() -> None:
@@ -93,6 +93,9 @@ async def test_bad_engine_options_fail_before_serving() -> None:
         await start_local_server(stt="vosk")
     with pytest.raises(ValueError, match="vad"):
         await start_local_server(vad="loud")
+    for beam in (0, 11, 2.5, "5"):
+        with pytest.raises(ValueError, match="stt_beam_size"):
+            await start_local_server(stt_beam_size=beam)
 
 
 async def test_a_failing_engine_fails_the_transcription_not_the_session() -> None:
