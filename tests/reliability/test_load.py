@@ -15,7 +15,10 @@ from rtnb.protocol.audio import bytes_for_ms, chunk
 from tests.spoken import spoken
 
 SESSIONS = 20
-CITIES = ["Paris", "London", "Tokyo", "Berlin", "Madrid"]
+# Cities Whisper tiny.en hears right in USER_VOICE whatever silence surrounds them (the turn a
+# speculative transcript sees depends on timing): "Madrid" came out as "the grid" for 6 of 15
+# paddings, "Dublin" 4 of 15.
+CITIES = ["Paris", "London", "Tokyo", "Berlin", "Rome"]
 TIMEOUT = 120.0
 
 
