@@ -59,8 +59,13 @@ def history_frame(source: Any) -> BlankFrame:
     ``text`` is the message's words (text and transcripts); ``tool``, ``arguments`` and
     ``output`` are set for function calls; ``audio_ms`` is the audio heard or spoken.
     """
+    return records_frame(history_records(source))
+
+
+def records_frame(records: list[dict[str, Any]]) -> BlankFrame:
+    """The frame of rows made by :func:`history_records`."""
     # Float even when empty (an empty column is object, which pandas 2 will not round).
-    frame = pd.DataFrame(history_records(source), columns=HISTORY_COLUMNS)
+    frame = pd.DataFrame(records, columns=HISTORY_COLUMNS)
     return BlankFrame(frame.astype({"audio_ms": float}))
 
 

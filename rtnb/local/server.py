@@ -111,9 +111,8 @@ async def start_local_server(
     check_stt(stt)
     check_beam_size(stt_beam_size)
     vad_engine = ServerVad(engine=vad).engine  # raises on an unknown name
-    stt_engine = await asyncio.to_thread(
-        load_stt, stt, stt_model, stt_beam_size
-    )  # loads Whisper once, here
+    # Loads Whisper once, here.
+    stt_engine = await asyncio.to_thread(load_stt, stt, stt_model, stt_beam_size)
     tts_engine = await asyncio.to_thread(_ready_tts, tts)
     engines = {"stt": _stt_label(stt_engine), "vad": vad_engine, "tts": tts_engine}
     config = llm_config(llm) if policy is None or llm is not None else None

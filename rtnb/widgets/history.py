@@ -22,7 +22,7 @@ import traitlets
 from rtnb.analysis import history_records, observe
 from rtnb.analysis._session import subscribe
 from rtnb.analysis.display import BlankFrame
-from rtnb.analysis.frames import HISTORY_COLUMNS
+from rtnb.analysis.frames import HISTORY_COLUMNS, records_frame
 
 from ._bridge import LoopBridge, Throttle
 
@@ -119,8 +119,7 @@ class HistoryTable(anywidget.AnyWidget):
     def frame(self) -> pd.DataFrame:
         """The history as of the last refresh (all items, not only the last ``max_rows``)."""
         if self._frame is None:
-            frame = pd.DataFrame(self._records, columns=HISTORY_COLUMNS)
-            self._frame = BlankFrame(frame.astype({"audio_ms": float}))
+            self._frame = records_frame(self._records)
         return self._frame
 
     @property
