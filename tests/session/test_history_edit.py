@@ -208,8 +208,11 @@ async def test_refused_edit_sends_nothing(
     transport.push(w.item_added(w.function_call_item("f1", "c1", "get_weather", "{}")))
     await transport.settle()
     sent = len(transport.sent)
+    before = [(item.item_id, type(item).__name__) for item in session.history]
+    assert before == [("f1", "FunctionCallItem")]
     with pytest.raises(ValueError, match="tool call 'f1'"):
         await session.update_history(lambda items: [FunctionCallItem("f1", "c1", "add", "{}")])
+    assert [(item.item_id, type(item).__name__) for item in session.history] == before
     # The writer sends in order: once a later message went out, anything the refused edit had
     # queued would have gone before it.
     session.send_message("after the refusal")
@@ -219,6 +222,8 @@ async def test_refused_edit_sends_nothing(
     first_after = transport.sent[sent]
     assert first_after["type"] == "conversation.item.create"
     assert first_after["item"]["content"][0]["text"] == "after the refusal"
+    item_events = [e for e in transport.sent[sent:] if e["type"].startswith("conversation.item.")]
+    assert item_events == [first_after]  # no deletion or creation of the refused edit at all
 
 
 async def test_update_history_needs_a_connection() -> None:
