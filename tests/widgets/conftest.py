@@ -50,6 +50,12 @@ class Sent:
         await asyncio.wait_for(until(), timeout)
 
 
+def from_browser(widget: Any, content: dict[str, Any], buffers: Any = ()) -> None:
+    """Deliver a custom message from the page to ``widget`` the way ipywidgets does for a comm
+    message (every ``on_msg`` callback), whatever the widget calls its handler."""
+    widget._handle_custom_msg(content, list(buffers))
+
+
 def from_thread(fn: Callable[..., Any], *args: Any) -> None:
     """Call ``fn(*args)`` on another thread (as a kernel subshell would) and join it."""
     thread = threading.Thread(target=fn, args=args, name="subshell")

@@ -8,7 +8,7 @@ from rtnb.protocol.audio import bytes_for_ms, duration_ms
 from rtnb.widgets import Player
 from tests.session import wire
 
-from .conftest import Sent, from_thread, until
+from .conftest import Sent, from_browser, from_thread, until
 
 
 async def test_a_burst_of_audio_goes_out_in_one_message() -> None:
@@ -87,9 +87,7 @@ async def test_played_reports_from_a_subshell_thread_reach_the_session(scripted)
     assert "MainThread" in sent.threads or len(sent.threads) == 1
 
     # The browser played 120 ms when the user spoke: the cut is where they stopped hearing it.
-    from_thread(
-        player._on_browser_message, player, {"type": "played", "item": "item_1", "ms": 120.0}, []
-    )
+    from_thread(from_browser, player, {"type": "played", "item": "item_1", "ms": 120.0})
     await until(lambda: player.positions == {"item_1": 120.0})
     transport.push(wire.speech_started("item_user"))
     truncate = await transport.wait_for_sent("conversation.item.truncate")
@@ -100,10 +98,14 @@ async def test_played_reports_from_a_subshell_thread_reach_the_session(scripted)
 
 async def test_malformed_reports_are_ignored() -> None:
     player = Player()
-    player._on_browser_message(player, {"type": "played", "item": 3, "ms": "x"}, [])
-    player._on_browser_message(player, {"type": "other"}, [])
-    await asyncio.sleep(0)
-    assert player.positions == {}
+    from_browser(player, {"type": "played", "item": 3, "ms": "x"})
+    from_browser(player, {"type": "played", "item": "a", "ms": "x"})
+    from_browser(player, {"type": "played", "item": 3, "ms": 5})
+    from_browser(player, {"type": "other"})
+    # A good report last: once it counted, the malformed ones before it were handled.
+    from_browser(player, {"type": "played", "item": "a", "ms": 7.0})
+    await until(lambda: player.positions != {})
+    assert player.positions == {"a": 7.0}
 
 
 async def test_stop_waits_for_the_browser_and_drops_late_audio() -> None:
@@ -114,8 +116,8 @@ async def test_stop_waits_for_the_browser_and_drops_late_audio() -> None:
     stopping = asyncio.ensure_future(player.stop())
     await sent.wait(lambda: bool(sent.of_type("clear")))
     assert not stopping.done()  # waits for the browser's acknowledgement
-    from_thread(player._on_browser_message, player, {"type": "played", "item": "a", "ms": 0.4}, [])
-    from_thread(player._on_browser_message, player, {"type": "cleared"}, [])
+    from_thread(from_browser, player, {"type": "played", "item": "a", "ms": 0.4})
+    from_thread(from_browser, player, {"type": "cleared"})
     await asyncio.wait_for(stopping, 5)
     assert player.positions == {"a": 0.4}
     player.play(b"\x01\x00" * 10, "a")  # late audio of the stopped item: dropped
@@ -143,8 +145,8 @@ async def test_stop_gives_up_waiting_after_the_timeout() -> None:
     assert [c["type"] for c, _ in sent.messages] == ["audio", "clear"]  # the queue was dropped
     assert player.positions == {}
     # The player still works: late audio of the stopped item is dropped, a new item plays,
-    # and a late acknowledgement changes nothing.
-    player._on_browser_message(player, {"type": "cleared"}, [])
+    # and a late acknowledgement (the page's message) changes nothing.
+    from_browser(player, {"type": "cleared"})
     player.play(b"\x01\x00" * 10, "a")
     player.play(b"\x03\x00" * 10, "b")
     player.end()
@@ -163,9 +165,7 @@ async def test_a_stop_in_the_page_drops_the_audio_still_coming_for_its_items() -
     player.play(b"\x01\x00" * 10, "a")
     await sent.wait(lambda: len(sent.messages) == 1)
     player.play(b"\x02\x00" * 10, "a")  # held back by the interval
-    from_thread(
-        player._on_browser_message, player, {"type": "stopped", "by": "user", "page_ms": 4}, []
-    )
+    from_thread(from_browser, player, {"type": "stopped", "by": "user", "page_ms": 4})
     await until(lambda: bool(player.stops))
     assert player.stops == [{"by": "user", "page_ms": 4.0, "ack_ms": None}]
     player.play(b"\x03\x00" * 10, "a")  # late audio of the stopped item
@@ -182,11 +182,11 @@ async def test_a_barge_in_pause_resumes_unless_the_session_confirms_it() -> None
     player = Player(barge_in_wait=0.05)
     sent = Sent(player)
     player.play(b"\x01\x00" * 10, "a")
-    from_thread(player._on_browser_message, player, {"type": "stopped", "by": "barge_in"}, [])
+    from_thread(from_browser, player, {"type": "stopped", "by": "barge_in"})
     await sent.wait(lambda: bool(sent.of_type("resume")))  # nobody confirmed: play on
 
     player.play(b"\x01\x00" * 10, "a")
-    player._on_browser_message(player, {"type": "stopped", "by": "barge_in"}, [])
+    from_browser(player, {"type": "stopped", "by": "barge_in"})
     await until(lambda: len(player.stops) == 2)
     player.clear()  # the session confirmed (audio_interrupted)
     await asyncio.sleep(0.1)
@@ -201,10 +201,10 @@ async def test_reports_fill_the_buffer_log_underruns_and_latencies() -> None:
     await sent.wait(lambda: bool(sent.messages))
     assert isinstance(sent.messages[0][0]["t"], float)  # kernel send time, epoch ms
     report = {"type": "played", "item": "a", "ms": 5.0, "level_ms": 80.0, "target_ms": 120.0}
-    from_thread(player._on_browser_message, player, report, [])
+    from_thread(from_browser, player, report)
     underrun = {"type": "underrun", "item": "a", "played_ms": 5.0, "target_ms": 120.0}
-    from_thread(player._on_browser_message, player, underrun | {"late_ms": 150.0}, [])
-    from_thread(player._on_browser_message, player, {"type": "latency", "ms": [90, "x"]}, [])
+    from_thread(from_browser, player, underrun | {"late_ms": 150.0})
+    from_thread(from_browser, player, {"type": "latency", "ms": [90, "x"]})
     await until(lambda: bool(player.latencies and player.underrun_log and player.buffer_log))
     assert (player.buffer_ms, player.target_ms) == (80.0, 120.0)
     frame = player.buffer_frame()
