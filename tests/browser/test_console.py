@@ -129,6 +129,7 @@ result = {
     "player_messages": ui.player.messages,
     "mic_ms": ui.mic.received_ms,
     "mic_chunks": ui.mic.chunks,
+    "mic_chunk_ms": ui.mic.chunk_ms,
     "device_rate": ui.mic.device_rate,
     "history": ui.history.frame[["type", "role", "text", "tool", "output"]].to_dict("records"),
     "cuts": cuts,
@@ -150,8 +151,9 @@ print("RTNB-DIAG", {"clicks": clicks, "errors": widget_errors, "text": ui.text.v
 """
 
 
-def write_question_wav(path: Path, question: str) -> None:
-    """The question spoken by the local TTS, at the fake mic's rate, between silences."""
+def write_question_wav(path: Path, question: str) -> float:
+    """The question spoken by the local TTS, at the fake mic's rate, between silences; returns
+    the file's length in ms."""
     speech = to_int16(spoken(question, USER_VOICE))
     silence = np.zeros(SAMPLE_RATE // 2, dtype=np.int16)
     samples = np.concatenate([silence, speech, silence, silence, silence, silence])
@@ -160,6 +162,7 @@ def write_question_wav(path: Path, question: str) -> None:
         wav.setsampwidth(2)
         wav.setframerate(FAKE_MIC_RATE)
         wav.writeframes(resample(samples, SAMPLE_RATE, FAKE_MIC_RATE).tobytes())
+    return samples.size * 1000 / SAMPLE_RATE
 
 
 KERNEL_TYPED = "(text) => document.querySelector('.kernel-typed')?.innerText === text"
@@ -288,7 +291,7 @@ def test_spoken_question_through_the_browser(tmp_path: Path) -> None:
         setup = f"ROME_ANSWER = {ROME_ANSWER!r}\n{SETUP}"
         write_notebook(lab.root / "console.ipynb", setup, REPORT, DIAGNOSE)
         wav = tmp_path / "question.wav"
-        write_question_wav(wav, "What is the weather in Paris?")
+        question_ms = write_question_wav(wav, "What is the weather in Paris?")
         result = run_console_turn(lab, wav)
     print(json.dumps({k: v for k, v in result.items() if k != "table"}, indent=1))
 
@@ -296,7 +299,11 @@ def test_spoken_question_through_the_browser(tmp_path: Path) -> None:
     assert "what is the weather in paris" in result["transcript"].lower()
     assert "get_weather" in result["transcript"]
     assert "The weather in Paris is sunny." in result["transcript"]
-    assert result["mic_chunks"] > 50 and result["mic_ms"] > 1000
+    # The mic sends the kernel whole chunks of chunk_ms (100 ms), and at least the whole spoken
+    # question (with its silences) went through it.
+    assert result["mic_chunk_ms"] == 100
+    assert result["mic_ms"] == pytest.approx(result["mic_chunks"] * result["mic_chunk_ms"])
+    assert result["mic_ms"] >= question_ms
     # What the browser reported to the session: the two answers played through, every
     # millisecond the kernel sent.
     assert result["played_ms"] > 2000
