@@ -189,7 +189,12 @@ async def test_a_barge_in_pause_resumes_unless_the_session_confirms_it() -> None
     from_browser(player, {"type": "stopped", "by": "barge_in"})
     await until(lambda: len(player.stops) == 2)
     player.clear()  # the session confirmed (audio_interrupted)
-    await asyncio.sleep(0.1)
+    # The loop runs its timers in deadline order: a timer set now, due after the pending resume,
+    # fires only once that resume would have been sent, however slow the machine is.
+    loop = asyncio.get_running_loop()
+    resume_was_due = loop.create_future()
+    loop.call_later(2 * player.barge_in_wait, resume_was_due.set_result, None)
+    await resume_was_due
     assert len(sent.of_type("resume")) == 1
     assert sent.messages[-1][0] == {"type": "clear"}
 
