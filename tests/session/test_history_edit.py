@@ -185,9 +185,11 @@ async def test_update_history_returns_once_the_server_confirmed(
 
     server = asyncio.create_task(answer_edits(transport, deletes=1, creates=2))
     await asyncio.wait_for(session.update_history(edit), 2)
-    await server
+    # Returned: every step was confirmed already, so the history is the edited one now (before
+    # the server task is awaited).
     assert [item.text for item in session.history] == ["zero", "second", "FIRST"]
     assert session.history[1].item_id == "u2"
+    await server
 
 
 async def test_update_history_raises_when_the_server_refuses(
