@@ -150,6 +150,12 @@ def test_short_pause_does_not_end_the_turn(
     assert ServerVad(VadConfig(silence_duration_ms=100), engine=engine).feed(audio) == two_turns
 
 
+def hears_a_turn_next(vad: ServerVad, speech: np.ndarray) -> None:
+    """The control of a "no events" test: the same detector then finds a spoken turn (a detector
+    that never fires would pass the test without it)."""
+    assert kinds(feed_all(vad, pcm(speech, silence(900)))) == ["SpeechStarted", "SpeechStopped"]
+
+
 @pytest.mark.parametrize(
     "audio",
     [
@@ -160,16 +166,21 @@ def test_short_pause_does_not_end_the_turn(
     ],
     ids=["zeros", "noise-50dB", "noise-35dB", "zeros-then-noise"],
 )
-def test_silence_or_noise_alone_gives_no_events(engine: str, audio: bytes) -> None:
+def test_silence_or_noise_alone_gives_no_events(
+    engine: str, audio: bytes, speech: np.ndarray
+) -> None:
     vad = ServerVad(engine=engine)
     assert feed_all(vad, audio) == []
     assert not vad.in_speech
+    hears_a_turn_next(vad, speech)
 
 
-def test_a_click_does_not_start_a_turn(engine: str) -> None:
+def test_a_click_does_not_start_a_turn(engine: str, speech: np.ndarray) -> None:
     click = np.zeros(SR // 100)
     click[:48] = 20000.0 * np.hanning(48)
-    assert feed_all(ServerVad(engine=engine), pcm(silence(500), click, silence(500))) == []
+    vad = ServerVad(engine=engine)
+    assert feed_all(vad, pcm(silence(500), click, silence(500))) == []
+    hears_a_turn_next(vad, speech)
 
 
 @pytest.mark.parametrize("chunk_ms", [7, 20, 100, 333 / 48])
