@@ -59,10 +59,12 @@ def test_synthesize_gives_24khz_speech_of_plausible_length() -> None:
 
 
 def test_speed_and_voice_change_the_audio() -> None:
-    normal = synthesize("Testing one two three")
-    fast = synthesize("Testing one two three", speed=1.5)
+    # espeak-ng, as this module says: piper's timing is random (its speed: test_piper.py)
+    normal = synthesize("Testing one two three", engine="espeak")
+    fast = synthesize("Testing one two three", speed=1.5, engine="espeak")
     assert duration_ms(fast) < 0.85 * duration_ms(normal)
-    assert synthesize("Testing", voice="coral") != synthesize("Testing", voice="echo")
+    coral = synthesize("Testing", voice="coral", engine="espeak")
+    assert coral != synthesize("Testing", voice="echo", engine="espeak")
     assert set(VOICES) >= {"alloy", "coral", "marin", "cedar"}
 
 
