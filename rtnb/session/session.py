@@ -13,44 +13,28 @@ collaborators (callables, the dispatcher, the response gate), never the session.
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, overload
 
 from rtnb.protocol import client_events as ce
 from rtnb.protocol.config import tracing_config
-from rtnb.protocol.events import Event
-from rtnb.protocol.gate import GATE_EVENTS, ResponseGate
 from rtnb.transport.base import ApiKey, Transport
 
 from .agent import RealtimeAgent
 from .approvals import ApprovalDecision, ToolApprovalItem, ToolErrorFormatter
-from .conversation import ITEM_EVENTS, TEXT_EVENTS, Conversation
-from .dispatch import EventDispatcher, H
-from .events import ConnectionStatus, ErrorEvent, SessionEvent, TransportEvent
+from .dispatch import H
+from .events import ConnectionStatus, ErrorEvent, SessionEvent
 from .guardrails import (
-    GuardrailHooks,
     OutputGuardrail,
-    OutputGuardrailRunner,
     OutputGuardrailSettings,
 )
-from .history import History
 from .history_edit import HistoryUpdate
 from .items import HistoryItem
-from .link import Link
 from .mcp import McpToolInfo
-from .mcp_session import McpSession
 from .mute import is_muted, set_muted
-from .playback import Playback
+from .parts import build_parts
 from .recovery import export_history, replay_events
-from .router import ServerEventRouter
-from .switching import AgentState
-from .tool_calls import ToolCalls
-from .tool_runner import ToolRunner
-
-log = logging.getLogger("rtnb.session")
 
 DEFAULT_MODEL = "gpt-realtime"
 
@@ -113,103 +97,40 @@ class RealtimeSession:
         trace_metadata: Mapping[str, Any] | None = None,
         automatically_trigger_response_for_mcp_tool_calls: bool = True,
     ) -> None:
-        self._events = events = EventDispatcher()
-        self._history = history = History(store_audio=history_store_audio)
-        self._gate = gate = ResponseGate()
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._tracing = tracing_config(
-            disabled=tracing_disabled,
-            workflow_name=workflow_name,
-            group_id=group_id,
-            metadata=trace_metadata,
-        )
-        self._used = False
-        self._closed = False
-        self._router = router = ServerEventRouter()
-        self._link = link = Link(
-            events,
-            on_event=self._on_server_event,
-            on_lost=gate.reset,
+        parts = build_parts(
+            agent,
+            model=model,
+            config=config,
             transport=transport,
             api_key=api_key,
             url=url,
             server_options=server_options,
-        )
-        send = link.send
-        self._agents = agents = AgentState(
-            agent, model=model, config=dict(config or {}), send=send, events=events
-        )
-        self._playback = playback = Playback(
-            events=events,
-            history=history,
-            gate=gate,
-            send=send,
-            turn_detection=agents.turn_detection,
-        )
-        self._guardrails = guardrails = OutputGuardrailRunner(
-            GuardrailHooks(
-                agent_guardrails=lambda: getattr(agents.agent, "output_guardrails", None) or (),
-                start_task=self._start_task,
-                emit=events.emit,
-                stop_response=playback.stop_response,
-                send=send,
-                request_response=self._request_response,
+            context=context,
+            tool_error_formatter=tool_error_formatter,
+            output_guardrails=output_guardrails,
+            output_guardrail_settings=output_guardrail_settings,
+            history_store_audio=history_store_audio,
+            auto_respond_to_mcp=automatically_trigger_response_for_mcp_tool_calls,
+            tracing=tracing_config(
+                disabled=tracing_disabled,
+                workflow_name=workflow_name,
+                group_id=group_id,
+                metadata=trace_metadata,
             ),
-            output_guardrails,
-            output_guardrail_settings,
         )
-        runner = ToolRunner(events.emit, context=context, error_formatter=tool_error_formatter)
-        self._mcp = mcp = McpSession(
-            runner,
-            agent=lambda: agents.agent,
-            events=events,
-            send=send,
-            gate=gate,
-            request_response=self._request_response,
-            start_task=self._start_task,
-            auto_respond=automatically_trigger_response_for_mcp_tool_calls,
-        )
-        agents.on_agent_change(mcp.on_agent_change)
-        self._tool_calls = tool_calls = ToolCalls(
-            runner,
-            agent=lambda: agents.agent,
-            history=history,
-            events=events,
-            send=send,
-            gate=gate,
-            request_response=self._request_response,
-            start_task=self._start_task,
-            handoff=agents.handoff,
-            mcp_item=mcp.on_item,
-        )
-        self._conversation = conversation = Conversation(
-            history,
-            events=events,
-            send=send,
-            output_text=guardrails.on_text,
-            mcp_item=mcp.on_item,
-            output_item_done=tool_calls.on_output_item,
-        )
-        # Handlers of one event type run in the order registered here.
-        router.on(GATE_EVENTS, self._on_gate_event)
-        router.on(ITEM_EVENTS, conversation.on_item)
-        router.on(TEXT_EVENTS, conversation.on_text)
-        router.on("conversation.item.deleted", conversation.on_item_deleted)
-        router.on("conversation.item.truncated", conversation.on_item_truncated)
-        router.on("session.updated", agents.on_session_updated)
-        router.on("error", self._on_error)
-        router.on("response.created", agents.on_response_created)
-        router.on("response.done", playback.on_response_done)
-        router.on("response.done", guardrails.on_response_done)
-        router.on("response.done", tool_calls.on_response_done)
-        router.on("response.done", agents.on_response_done)
-        router.on("response.function_call_arguments.done", tool_calls.on_arguments_done)
-        router.on("response.output_audio.delta", playback.on_audio_delta)
-        router.on("output_audio_buffer.stopped", playback.on_output_audio_stopped)
-        router.on("input_audio_buffer.speech_started", playback.on_speech_started)
-        router.on("mcp_list_tools.completed", mcp.on_list_tools_completed)
-        router.on("mcp_list_tools.failed", mcp.on_list_tools_failed)
-        router.on("response.mcp_call.completed", mcp.on_call_completed)
+        self._events = parts.events
+        self._history = parts.history
+        self._tasks = parts.tasks.tasks  # read by tests
+        self._task_set = parts.tasks
+        self._link = parts.link
+        self._responses = parts.responses
+        self._agents = parts.agents
+        self._playback = parts.playback
+        self._mcp = parts.mcp
+        self._tool_calls = parts.tool_calls
+        self._conversation = parts.conversation
+        self._used = False
+        self._closed = False
 
     def __repr__(self) -> str:
         return (
@@ -286,7 +207,7 @@ class RealtimeSession:
             raise RuntimeError("a RealtimeSession connects once; create a new session")
         self._used = True
         self.model = model or self.model
-        wire_session = self._agents.session_config(self._tracing)
+        wire_session = self._agents.session_config()
         self._events.start()
         self._events.resume_streams()
         self._link.set_status("connecting")
@@ -304,10 +225,7 @@ class RealtimeSession:
         if self._closed:
             return
         self._closed = True
-        current = asyncio.current_task()
-        for task in list(self._tasks):
-            if task is not current:
-                task.cancel()
+        self._task_set.cancel()
         await self._link.close()
         self._link.set_status("disconnected")
         await self._events.stop()
@@ -480,20 +398,20 @@ class RealtimeSession:
         if commit:
             self._link.send(ce.commit_audio())
             if self._agents.turn_detection() is None:
-                self._request_response()
+                self._responses.request()
 
     def send_message(self, message: str | dict[str, Any]) -> None:
         """Add a user message (text, or a wire ``message`` item) and ask for a response."""
         self._require_open()
         event = ce.user_message(message) if isinstance(message, str) else ce.create_item(message)
         self._link.send(event)
-        self._request_response()
+        self._responses.request()
 
     def send_event(self, event: dict[str, Any]) -> None:
         """Send a raw client event (``response.create`` goes through the response gate)."""
         self._require_open()
         if event.get("type") == "response.create":
-            self._request_response(dict(event))
+            self._responses.request(dict(event))
         else:
             self._link.send(dict(event))
 
@@ -549,25 +467,3 @@ class RealtimeSession:
     def _require_open(self) -> None:
         if not self._link.is_open:
             raise RuntimeError(f"session is not connected (status: {self.status})")
-
-    def _request_response(self, event: Event | None = None) -> None:
-        for ready in self._gate.request(event or ce.create_response()):
-            self._link.send(ready)
-
-    def _start_task(self, coro: Coroutine[Any, Any, None], name: str) -> None:
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    def _on_server_event(self, event: Event) -> None:
-        events = self._events  # per wire event: the one place a TransportEvent is made
-        if events.wants("transport_event"):
-            events.emit(TransportEvent(event))
-        self._router.dispatch(event)
-
-    def _on_gate_event(self, event: Event) -> None:
-        for ready in self._gate.on_server_event(event):
-            self._link.send(ready)
-
-    def _on_error(self, event: Event) -> None:
-        self._events.emit(ErrorEvent(event["error"]))

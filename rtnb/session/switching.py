@@ -71,12 +71,14 @@ class AgentState:
         *,
         model: str,
         config: dict[str, Any],
+        tracing: Any,
         send: Callable[[Event], None],
         events: EventDispatcher,
     ) -> None:
         self.agent = agent
         self.model = model
         self.config = config
+        self.tracing = tracing
         self.wire_session: dict[str, Any] = {}
         self._send = send
         self._events = events
@@ -86,8 +88,8 @@ class AgentState:
         """Call ``listener(agent)`` after every switch of agent."""
         self._listeners.append(listener)
 
-    def session_config(self, tracing: Any) -> dict[str, Any]:
-        """Build (and keep) the full wire session to connect with."""
+    def session_config(self) -> dict[str, Any]:
+        """Build (and keep) the full wire session to connect with (``tracing`` is set once)."""
         agent = self.agent
         self.wire_session = build_session_config(
             self.config,
@@ -95,7 +97,7 @@ class AgentState:
             instructions=agent.instructions,
             tools=agent.wire_tools(),
             voice=agent.voice,
-            tracing=tracing,
+            tracing=self.tracing,
         )
         return self.wire_session
 
