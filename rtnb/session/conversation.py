@@ -10,7 +10,7 @@ Editing the history is :func:`~rtnb.session.history_edit.apply_history_edit`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from rtnb.protocol.events import Event
 from rtnb.protocol.mcp import MCP_ITEM_TYPES
@@ -40,8 +40,11 @@ TEXT_EVENTS: dict[str, tuple[str, ContentType, bool]] = {
     "response.output_text.done": ("text", "output_text", False),
 }
 
-OutputText = Callable[..., None]
-"""``output_text(response_id, item_id, text, *, final)``: the output guardrails' feed."""
+
+class OutputText(Protocol):
+    """Where output words go (the output guardrails): a delta, or (``final``) the whole text."""
+
+    def __call__(self, response_id: str, item_id: str, text: str, *, final: bool) -> None: ...
 
 
 class Conversation:
