@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .guardrails import OutputGuardrail
-from .handoffs import Handoff, as_handoff
+from .handoffs import Handoff, realtime_handoff
 from .mcp import HostedMcpTool
 from .tools import FunctionTool, function_tool
 
@@ -88,3 +88,15 @@ class RealtimeAgent:
             + [h.to_wire() for h in self.handoff_tools]
             + [m.to_wire() for m in self.mcp_tools]
         )
+
+
+def as_handoff(target: RealtimeAgent | Handoff) -> Handoff:
+    """A :class:`Handoff` for an entry of ``RealtimeAgent.handoffs``."""
+    if isinstance(target, Handoff):
+        return target
+    if isinstance(target, RealtimeAgent):
+        return realtime_handoff(target)
+    raise TypeError(
+        "handoffs holds RealtimeAgent or realtime_handoff(...) objects, "
+        f"got {type(target).__name__}"
+    )

@@ -54,25 +54,29 @@ class AudioEvent(SessionEvent):
     ) -> AudioEvent:
         """An event whose ``data`` is decoded from ``b64`` when first read."""
         event = cls.__new__(cls)
-        event._pcm = None
-        event._b64 = b64
+        _set_audio_base64(event, b64)
         event.item_id, event.content_index, event.response_id = item_id, content_index, response_id
         return event
 
 
-def _audio_data(event: AudioEvent) -> bytes:
-    pcm: bytes | None = event._pcm  # type: ignore[attr-defined]
+# The three accessors below are AudioEvent's own (hence ``self``): the lazy ``data`` property.
+def _audio_data(self: AudioEvent) -> bytes:
+    pcm: bytes | None = self._pcm  # type: ignore[attr-defined]
     if pcm is None:
         try:
-            pcm = event._pcm = decode_audio(event._b64)  # type: ignore[attr-defined]
+            pcm = self._pcm = decode_audio(self._b64)  # type: ignore[attr-defined]
         except AudioFormatError as exc:
-            raise AudioFormatError(f"'delta' of audio item {event.item_id!r}: {exc}") from exc
-        event._b64 = ""  # type: ignore[attr-defined]
+            raise AudioFormatError(f"'delta' of audio item {self.item_id!r}: {exc}") from exc
+        self._b64 = ""  # type: ignore[attr-defined]
     return pcm
 
 
-def _set_audio_data(event: AudioEvent, data: bytes) -> None:
-    event._pcm, event._b64 = data, ""  # type: ignore[attr-defined]
+def _set_audio_data(self: AudioEvent, data: bytes) -> None:
+    self._pcm, self._b64 = data, ""  # type: ignore[attr-defined]
+
+
+def _set_audio_base64(self: AudioEvent, b64: str) -> None:
+    self._pcm, self._b64 = None, b64  # type: ignore[attr-defined]
 
 
 # ``data`` stays a dataclass field (in __init__, repr, ==, fields()) and becomes a property, so

@@ -34,16 +34,12 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, overload
+from typing import Any, overload
 
 from rtnb.protocol import client_events as ce
 from rtnb.protocol.events import Event
 
 from .events import ErrorEvent, GuardrailTrippedEvent, SessionEvent
-
-if TYPE_CHECKING:
-    from .agent import RealtimeAgent
-    from .playback import PlaybackTracker
 
 log = logging.getLogger("rtnb.session")
 
@@ -171,23 +167,18 @@ def blocked_message(results: Sequence[OutputGuardrailResult]) -> str:
     )
 
 
-class GuardrailHost(Protocol):
-    """What the runner needs from the session."""
+@dataclass(frozen=True)
+class GuardrailHooks:
+    """What the runner may do to its session: all it needs, and nothing else."""
 
-    agent: RealtimeAgent
-    _playback: PlaybackTracker
-
-    def _emit(self, event: SessionEvent) -> None: ...
-
-    def _send(self, event: Event) -> None: ...
-
-    def _request_response(self, event: Event | None = None) -> None: ...
-
-    def _start_task(self, coro: Coroutine[Any, Any, None], name: str) -> None: ...
-
-    def _cancel_response(self, response_id: str) -> None: ...
-
-    def _cut_playback(self) -> bool: ...
+    agent_guardrails: Callable[[], Sequence[OutputGuardrail]]
+    """The guardrails of the agent answering now."""
+    start_task: Callable[[Coroutine[Any, Any, None], str], None]
+    emit: Callable[[SessionEvent], None]
+    stop_response: Callable[[str], None]
+    """Cancel the response if it is still active and cut its audio if it is playing."""
+    send: Callable[[Event], None]
+    request_response: Callable[[], None]
 
 
 @dataclass
@@ -209,11 +200,11 @@ class OutputGuardrailRunner:
 
     def __init__(
         self,
-        host: GuardrailHost,
+        hooks: GuardrailHooks,
         guardrails: Sequence[OutputGuardrail] = (),
         settings: OutputGuardrailSettings | Mapping[str, Any] | None = None,
     ) -> None:
-        self._host = host
+        self._hooks = hooks
         self._session_guardrails = list(guardrails)
         self.settings = OutputGuardrailSettings.coerce(settings)
         self._responses: dict[str, _ResponseChecks] = {}
@@ -227,7 +218,7 @@ class OutputGuardrailRunner:
         return list(unique.values())
 
     def _agent_guardrails(self) -> Sequence[OutputGuardrail]:
-        return getattr(self._host.agent, "output_guardrails", None) or ()
+        return self._hooks.agent_guardrails() or ()
 
     def on_text(self, response_id: str, item_id: str, text: str, *, final: bool) -> None:
         """Record output words of an item: a delta, or (``final``) the whole text."""
@@ -248,6 +239,10 @@ class OutputGuardrailRunner:
             item.runs = len(item.text) // step
             self._check(checks, response_id, item_id, item, item.text)
 
+    def on_response_done(self, event: Event) -> None:
+        """``response.done``: forget the response (see :meth:`response_done`)."""
+        self.response_done(event["response"].get("id"))
+
     def response_done(self, response_id: str | None) -> None:
         """Forget a finished response (checks still running keep their own state)."""
         if response_id is not None:
@@ -262,7 +257,7 @@ class OutputGuardrailRunner:
         text: str,
     ) -> None:
         item.last_checked = text
-        self._host._start_task(
+        self._hooks.start_task(
             self._run(checks, response_id, item_id, text), "rtnb-output-guardrails"
         )
 
@@ -290,21 +285,19 @@ class OutputGuardrailRunner:
 
     def _failed(self, guardrail: OutputGuardrail, error: Exception) -> None:
         log.warning("output guardrail %r raised %r", guardrail.name, error)
-        self._host._emit(ErrorEvent(OutputGuardrailError(guardrail.name, error)))
+        self._hooks.emit(ErrorEvent(OutputGuardrailError(guardrail.name, error)))
 
     def _stop(
         self, response_id: str, item_id: str, text: str, results: list[OutputGuardrailResult]
     ) -> None:
         """Cancel the response, cut its audio, report the trip and tell the model."""
-        host = self._host
-        host._cancel_response(response_id)
-        if host._playback.response_id == response_id:
-            host._cut_playback()
-        host._emit(GuardrailTrippedEvent(results, item_id, response_id, text))
+        hooks = self._hooks
+        hooks.stop_response(response_id)
+        hooks.emit(GuardrailTrippedEvent(results, item_id, response_id, text))
         notice = {
             "type": "message",
             "role": "system",
             "content": [{"type": "input_text", "text": blocked_message(results)}],
         }
-        host._send(ce.create_item(notice))
-        host._request_response()
+        hooks.send(ce.create_item(notice))
+        hooks.request_response()

@@ -102,17 +102,3 @@ def realtime_handoff(
             else default_tool_description(agent)
         ),
     )
-
-
-def as_handoff(target: RealtimeAgent | Handoff) -> Handoff:
-    """A :class:`Handoff` for an entry of ``RealtimeAgent.handoffs``."""
-    if isinstance(target, Handoff):
-        return target
-    from .agent import RealtimeAgent
-
-    if isinstance(target, RealtimeAgent):
-        return realtime_handoff(target)
-    raise TypeError(
-        "handoffs holds RealtimeAgent or realtime_handoff(...) objects, "
-        f"got {type(target).__name__}"
-    )

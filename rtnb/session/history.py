@@ -104,6 +104,10 @@ class HistoryView(Sequence[HistoryItem]):
     def __len__(self) -> int:
         return self._length
 
+    def shows(self, items: list[HistoryItem]) -> bool:
+        """True if this view reads the list ``items``."""
+        return self._items is items
+
     @overload
     def __getitem__(self, index: int) -> HistoryItem: ...
 
@@ -155,7 +159,7 @@ class History:
     def snapshot(self) -> HistoryView:
         """The items in order, as an immutable view (O(1); see the module docstring)."""
         view = self._view
-        if view is None or view._items is not self._items or len(view) != len(self._items):
+        if view is None or not view.shows(self._items) or len(view) != len(self._items):
             view = self._view = HistoryView(self._items, len(self._items))
         return view
 

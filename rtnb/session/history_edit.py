@@ -13,10 +13,10 @@ creating items after a given one (``conversation.item.create`` with ``previous_i
   and audio cannot be re-sent. Such an edit raises :class:`ValueError` naming the item, and
   nothing is sent.
 
-:func:`plan_history_edit` is the pure diff; :class:`HistoryEditing` (mixed into the session) sends
-the plan and waits until the server has confirmed every deletion and creation, so the local
-history, which follows the server's events, is in its final order when
-:meth:`~HistoryEditing.update_history` returns.
+:func:`plan_history_edit` is the pure diff; :func:`apply_history_edit` (behind
+``RealtimeSession.update_history``) sends the plan and waits until the server has confirmed every
+deletion and creation, so the local history, which follows the server's events, is in its final
+order when it returns.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from typing import Any
 from rtnb.protocol import client_events as ce
 from rtnb.protocol.events import Event, new_id
 
+from .dispatch import EventDispatcher
 from .events import ConnectionChangeEvent, ErrorEvent, TransportEvent
 from .history import History
 from .items import FunctionCallItem, HistoryItem, _MessageItem
@@ -185,90 +186,80 @@ def plan_history_edit(
     return plan
 
 
-class HistoryEditing:
-    """:meth:`update_history` of a session (the session provides the state and hooks below)."""
+async def apply_history_edit(
+    history: History,
+    wanted: HistoryUpdate,
+    *,
+    send: Callable[[Event], None],
+    events: EventDispatcher,
+    timeout: float = 10.0,
+) -> None:
+    """Make the conversation (on the server, then locally) match ``wanted``.
 
-    _history: History
+    ``wanted`` is the wanted list of items, or a function that receives a deep copy of the
+    current history and returns it. Raises :class:`ValueError` before sending anything for
+    edits the API cannot make, then waits (up to ``timeout`` seconds) until the server
+    confirmed every step: :class:`HistoryEditError` if it refused one.
+    """
+    current = list(history.snapshot())
+    new = wanted(copy.deepcopy(current)) if callable(wanted) else wanted
+    plan = plan_history_edit(current, list(new))
+    edit_events = plan.events()
+    if not edit_events:
+        return
+    await _send_and_confirm(plan, edit_events, timeout, send, events)
 
-    def _send(self, event: Event) -> None:
-        raise NotImplementedError
 
-    def _require_open(self) -> None:
-        raise NotImplementedError
+async def _send_and_confirm(
+    plan: HistoryEditPlan,
+    events: list[Event],
+    timeout: float,
+    send: Callable[[Event], None],
+    dispatcher: EventDispatcher,
+) -> None:
+    pending = set(plan.deletes) | {event["item"]["id"] for event in plan.creates}
+    for event in events:
+        event["event_id"] = new_id("event")
+    event_ids = {event["event_id"] for event in events}
+    done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
-    def on(self, name: str, handler: Any = None) -> Any:
-        raise NotImplementedError
-
-    def off(self, name: str, handler: Callable[..., Any]) -> None:
-        raise NotImplementedError
-
-    async def update_history(self, history: HistoryUpdate, *, timeout: float = 10.0) -> None:
-        """Make the conversation (on the server, then locally) match ``history``.
-
-        ``history`` is the wanted list of items, or a function that receives a deep copy of the
-        current history and returns it (edit the copies' text freely). Deleted items, added text
-        messages (``UserMessageItem.from_text("...")``), changed text messages and reordered
-        text messages are all expressed as deletions and creations; changed or moved messages
-        come back with new ids. Raises :class:`ValueError` before sending anything for edits the
-        API cannot make (changing, moving or adding tool calls or audio messages), then waits
-        (up to ``timeout`` seconds) until the server confirmed every step:
-        :class:`HistoryEditError` if it refused one.
-        """
-        self._require_open()
-        current = list(self._history.snapshot())
-        wanted = history(copy.deepcopy(current)) if callable(history) else history
-        plan = plan_history_edit(current, list(wanted))
-        events = plan.events()
-        if not events:
+    def finish(error: BaseException | None = None) -> None:
+        if done.done():
             return
-        await self._send_and_confirm(plan, events, timeout)
+        if error is None:
+            done.set_result(None)
+        else:
+            done.set_exception(error)
 
-    async def _send_and_confirm(
-        self, plan: HistoryEditPlan, events: list[Event], timeout: float
-    ) -> None:
-        pending = set(plan.deletes) | {event["item"]["id"] for event in plan.creates}
+    def on_server_event(event: TransportEvent) -> None:
+        kind = event.event.get("type")
+        if kind == "conversation.item.deleted":
+            pending.discard(event.event.get("item_id"))
+        elif kind in ("conversation.item.added", "conversation.item.created"):
+            pending.discard((event.event.get("item") or {}).get("id"))
+        if not pending:
+            finish()
+
+    def on_error(event: ErrorEvent) -> None:
+        error = event.error
+        if isinstance(error, dict) and error.get("event_id") in event_ids:
+            finish(HistoryEditError(error))
+
+    def on_status(event: ConnectionChangeEvent) -> None:
+        if event.status == "disconnected":
+            finish(ConnectionError("the session disconnected during a history edit"))
+
+    handlers: list[tuple[str, Callable[[Any], None]]] = [
+        ("transport_event", on_server_event),
+        ("error", on_error),
+        ("connection_change", on_status),
+    ]
+    for name, handler in handlers:
+        dispatcher.on(name, handler)
+    try:
         for event in events:
-            event["event_id"] = new_id("event")
-        event_ids = {event["event_id"] for event in events}
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-        def finish(error: BaseException | None = None) -> None:
-            if done.done():
-                return
-            if error is None:
-                done.set_result(None)
-            else:
-                done.set_exception(error)
-
-        def on_server_event(event: TransportEvent) -> None:
-            kind = event.event.get("type")
-            if kind == "conversation.item.deleted":
-                pending.discard(event.event.get("item_id"))
-            elif kind in ("conversation.item.added", "conversation.item.created"):
-                pending.discard((event.event.get("item") or {}).get("id"))
-            if not pending:
-                finish()
-
-        def on_error(event: ErrorEvent) -> None:
-            error = event.error
-            if isinstance(error, dict) and error.get("event_id") in event_ids:
-                finish(HistoryEditError(error))
-
-        def on_status(event: ConnectionChangeEvent) -> None:
-            if event.status == "disconnected":
-                finish(ConnectionError("the session disconnected during a history edit"))
-
-        handlers: list[tuple[str, Callable[[Any], None]]] = [
-            ("transport_event", on_server_event),
-            ("error", on_error),
-            ("connection_change", on_status),
-        ]
+            send(event)
+        await asyncio.wait_for(done, timeout)
+    finally:
         for name, handler in handlers:
-            self.on(name, handler)
-        try:
-            for event in events:
-                self._send(event)
-            await asyncio.wait_for(done, timeout)
-        finally:
-            for name, handler in handlers:
-                self.off(name, handler)
+            dispatcher.off(name, handler)

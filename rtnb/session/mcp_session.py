@@ -1,4 +1,4 @@
-"""How a session follows hosted MCP tools (mixed into :class:`RealtimeSession`).
+"""How a session follows hosted MCP tools: the :class:`McpSession` part of the session.
 
 The Realtime server runs everything MCP; the session watches and answers:
 
@@ -19,6 +19,7 @@ The Realtime server runs everything MCP; the session watches and answers:
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from rtnb.protocol import client_events as ce
@@ -27,10 +28,10 @@ from rtnb.protocol.gate import ResponseGate
 
 from .agent import RealtimeAgent
 from .approvals import ApprovalDecision
+from .dispatch import EventDispatcher
 from .events import (
     McpToolCallCompletedEvent,
     McpToolsChangedEvent,
-    SessionEvent,
     ToolApprovalRequestedEvent,
 )
 from .mcp import McpApprovalItem, McpToolCall, McpToolInfo, McpToolTracker
@@ -53,48 +54,45 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-class McpSessionSupport:
-    """MCP state of a session and its reactions to MCP items and events.
+class McpSession:
+    """MCP state of a session and its reactions to MCP items and events."""
 
-    The session provides the state and the hooks below.
-    """
-
-    agent: RealtimeAgent
-    automatically_trigger_response_for_mcp_tool_calls: bool
-    _gate: ResponseGate
-    _tools: ToolRunner
-
-    def _emit(self, event: SessionEvent) -> None:
-        raise NotImplementedError
-
-    def _send(self, event: Event) -> None:
-        raise NotImplementedError
-
-    def _request_response(self, event: Event | None = None) -> None:
-        raise NotImplementedError
-
-    def _start_task(self, coro: Any, name: str) -> None:
-        raise NotImplementedError
-
-    def _init_mcp(self) -> None:
+    def __init__(
+        self,
+        tools: ToolRunner,
+        *,
+        agent: Callable[[], RealtimeAgent],
+        events: EventDispatcher,
+        send: Callable[[Event], None],
+        gate: ResponseGate,
+        request_response: Callable[[], None],
+        start_task: Callable[[Coroutine[Any, Any, None], str], None],
+        auto_respond: bool = True,
+    ) -> None:
+        self.auto_respond = auto_respond
+        """Ask for a response after MCP calls (``automatically_trigger_response_...``)."""
+        self._tools = tools
+        self._agent = agent
+        self._events = events
+        self._send = send
+        self._gate = gate
+        self._request_response = request_response
+        self._start_task = start_task
         self._mcp = McpToolTracker()
         self._mcp_available: list[McpToolInfo] = []
         self._mcp_seen: set[tuple[str, str]] = set()  # approval requests and calls handled
         self._mcp_answered_calls: set[str] = set()  # calls a response was requested for
 
     @property
-    def available_mcp_tools(self) -> list[McpToolInfo]:
-        """The hosted MCP tools the active agent can use now: what its servers listed, filtered
-        by their ``allowed_tools`` (empty until a server's listing arrives)."""
+    def available_tools(self) -> list[McpToolInfo]:
+        """The hosted MCP tools the active agent can use now (see the module docstring)."""
         return list(self._mcp_available)
 
-    # ----------------------------------------------------------------- hooks
-
-    def _switch_to(self, agent: RealtimeAgent) -> None:
-        super()._switch_to(agent)  # type: ignore[misc]
+    def on_agent_change(self, agent: RealtimeAgent) -> None:
+        """Another agent answers now: its share of the listed tools is available."""
         self._mcp_refresh()
 
-    def _mcp_item(self, event_type: str, item: dict[str, Any]) -> None:
+    def on_item(self, event_type: str, item: dict[str, Any]) -> None:
         """A version of an MCP conversation item arrived (in any item event or response.done)."""
         kind = item.get("type")
         if kind == "mcp_list_tools":
@@ -105,18 +103,21 @@ class McpSessionSupport:
         elif kind == "mcp_call" and (item.get("output") is not None or item.get("error")):
             self._mcp_call_finished(item)
 
-    def _on_mcp_list_tools_completed(self, event: Event) -> None:
+    def on_list_tools_completed(self, event: Event) -> None:
+        """``mcp_list_tools.completed``."""
         if self._mcp.on_completed(event["item_id"]):
             self._mcp_refresh()
 
-    def _on_mcp_list_tools_failed(self, event: Event) -> None:
+    def on_list_tools_failed(self, event: Event) -> None:
+        """``mcp_list_tools.failed``."""
         label = self._mcp.on_failed(event["item_id"])
         log.warning("MCP server %r could not list its tools", label)
         self._mcp_refresh()
 
-    def _on_mcp_call_completed(self, event: Event) -> None:
+    def on_call_completed(self, event: Event) -> None:
+        """``response.mcp_call.completed``: ask for a response (once per call)."""
         item_id = event["item_id"]
-        if not self.automatically_trigger_response_for_mcp_tool_calls:
+        if not self.auto_respond:
             return
         if item_id in self._mcp_answered_calls:
             return
@@ -127,10 +128,11 @@ class McpSessionSupport:
     # ----------------------------------------------------------------- internals
 
     def _mcp_refresh(self) -> None:
-        available = self._mcp.available(self.agent.mcp_tools)
+        agent = self._agent()
+        available = self._mcp.available(agent.mcp_tools)
         if available != self._mcp_available:
             self._mcp_available = available
-            self._emit(McpToolsChangedEvent(self.agent, list(available)))
+            self._events.emit(McpToolsChangedEvent(agent, list(available)))
 
     def _mcp_call_finished(self, item: dict[str, Any]) -> None:
         item_id = item.get("id")
@@ -149,7 +151,7 @@ class McpSessionSupport:
             if isinstance(item.get("approval_request_id"), str)
             else None,
         )
-        self._emit(McpToolCallCompletedEvent(self.agent, call))
+        self._events.emit(McpToolCallCompletedEvent(self._agent(), call))
 
     def _mcp_approval_requested(self, item: dict[str, Any]) -> None:
         item_id = item.get("id")
@@ -164,8 +166,8 @@ class McpSessionSupport:
             return
         future = self._tools.approvals.request(approval)
         tool = self._mcp.find(label, name) or McpToolInfo(label, name)
-        self._emit(
-            ToolApprovalRequestedEvent(self.agent, tool, approval.arguments, item_id, approval)
+        self._events.emit(
+            ToolApprovalRequestedEvent(self._agent(), tool, approval.arguments, item_id, approval)
         )
         self._start_task(self._mcp_wait_and_answer(approval, future), f"rtnb-mcp-approval-{name}")
 

@@ -4,53 +4,42 @@ The session runs on the caller's event loop as background tasks: a reader that a
 events to the session state (history, response gate, audio bookkeeping) and emits session events,
 a writer that sends client events in order from one queue, tool-call tasks, and the event
 delivery task. The public sending methods are synchronous: they only queue events.
+
+The session is composed of parts that each own their state and register the server events they
+handle with one :class:`~rtnb.session.router.ServerEventRouter`: the link (connection), the agent
+state, playback, the output guardrails, MCP, tool calls and the conversation. Parts get narrow
+collaborators (callables, the dispatcher, the response gate), never the session.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, overload
 
 from rtnb.protocol import client_events as ce
-from rtnb.protocol.config import build_session_config, tracing_config
-from rtnb.protocol.events import Event, ProtocolError, new_id
-from rtnb.protocol.gate import ResponseGate
+from rtnb.protocol.config import tracing_config
 from rtnb.transport.base import ApiKey, Transport
 
 from .agent import RealtimeAgent
 from .approvals import ApprovalDecision, ToolApprovalItem, ToolErrorFormatter
-from .backend import open_backend
-from .dispatch import EventDispatcher, H
-from .events import (
-    ConnectionChangeEvent,
-    ConnectionStatus,
-    ErrorEvent,
-    SessionEvent,
+from .dispatch import H
+from .events import ConnectionStatus, ErrorEvent, SessionEvent
+from .guardrails import (
+    OutputGuardrail,
+    OutputGuardrailSettings,
 )
-from .guardrails import OutputGuardrail, OutputGuardrailRunner, OutputGuardrailSettings
-from .handlers import ServerEventHandlers
-from .history import History
-from .history_edit import HistoryEditing
+from .history_edit import HistoryUpdate
 from .items import HistoryItem
-from .mcp_session import McpSessionSupport
-from .mute import Muting
-from .playback import PlaybackTracker
+from .mcp import McpToolInfo
+from .mute import is_muted, set_muted
+from .parts import build_parts
 from .recovery import export_history, replay_events
-from .switching import AgentSwitching
-from .tool_runner import ToolRunner
-
-log = logging.getLogger("rtnb.session")
 
 DEFAULT_MODEL = "gpt-realtime"
 
 
-class RealtimeSession(
-    McpSessionSupport, ServerEventHandlers, AgentSwitching, HistoryEditing, Muting
-):
+class RealtimeSession:
     """A live voice/text conversation with a :class:`RealtimeAgent`.
 
     Example::
@@ -108,40 +97,38 @@ class RealtimeSession(
         trace_metadata: Mapping[str, Any] | None = None,
         automatically_trigger_response_for_mcp_tool_calls: bool = True,
     ) -> None:
-        self._agent = agent
-        self.model = model
-        self.config: dict[str, Any] = dict(config or {})
-        self.backend: str | None = getattr(transport, "backend", None)
-        self.status: ConnectionStatus = "disconnected"
-        self._transport = transport
-        self._injected_transport = transport is not None
-        self._api_key = api_key
-        self._url = url
-        self._server_options = dict(server_options or {})
-        self._local_server: Any = None  # rtnb.local.server.LocalServer
-        self._events = EventDispatcher()
-        self._history = History(store_audio=history_store_audio)
-        self._tracing = tracing_config(
-            disabled=tracing_disabled,
-            workflow_name=workflow_name,
-            group_id=group_id,
-            metadata=trace_metadata,
+        parts = build_parts(
+            agent,
+            model=model,
+            config=config,
+            transport=transport,
+            api_key=api_key,
+            url=url,
+            server_options=server_options,
+            context=context,
+            tool_error_formatter=tool_error_formatter,
+            output_guardrails=output_guardrails,
+            output_guardrail_settings=output_guardrail_settings,
+            history_store_audio=history_store_audio,
+            auto_respond_to_mcp=automatically_trigger_response_for_mcp_tool_calls,
+            tracing=tracing_config(
+                disabled=tracing_disabled,
+                workflow_name=workflow_name,
+                group_id=group_id,
+                metadata=trace_metadata,
+            ),
         )
-        self.automatically_trigger_response_for_mcp_tool_calls = (
-            automatically_trigger_response_for_mcp_tool_calls
-        )
-        self._gate = ResponseGate()
-        self._playback = PlaybackTracker()
-        self._tools = ToolRunner(self._emit, context=context, error_formatter=tool_error_formatter)
-        self._guardrails = OutputGuardrailRunner(self, output_guardrails, output_guardrail_settings)
-        self._wire_session: dict[str, Any] = {}
-        self._outgoing: asyncio.Queue[Event | None] = asyncio.Queue()
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._reader: asyncio.Task[None] | None = None
-        self._writer: asyncio.Task[None] | None = None
-        self._started_calls: set[str] = set()
-        self._init_mcp()
-        self._open = False
+        self._events = parts.events
+        self._history = parts.history
+        self._tasks = parts.tasks.tasks  # read by tests
+        self._task_set = parts.tasks
+        self._link = parts.link
+        self._responses = parts.responses
+        self._agents = parts.agents
+        self._playback = parts.playback
+        self._mcp = parts.mcp
+        self._tool_calls = parts.tool_calls
+        self._conversation = parts.conversation
         self._used = False
         self._closed = False
 
@@ -150,6 +137,57 @@ class RealtimeSession(
             f"RealtimeSession(agent={self.agent.name!r}, model={self.model!r}, "
             f"backend={self.backend!r}, status={self.status!r})"
         )
+
+    # ----------------------------------------------------------------- state
+
+    @property
+    def model(self) -> str:
+        """The Realtime model (``connect(model=...)`` changes it)."""
+        return self._agents.model
+
+    @model.setter
+    def model(self, value: str) -> None:
+        self._agents.model = value
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The session configuration given to the constructor (wire ``session`` fields)."""
+        return self._agents.config
+
+    @config.setter
+    def config(self, value: dict[str, Any]) -> None:
+        self._agents.config = value
+
+    @property
+    def backend(self) -> str | None:
+        """The backend in use: ``"openai"``, ``"url"``, ``"local"``, a transport's own name..."""
+        return self._link.backend
+
+    @backend.setter
+    def backend(self, value: str | None) -> None:
+        self._link.backend = value
+
+    @property
+    def status(self) -> ConnectionStatus:
+        """``"disconnected"``, ``"connecting"`` or ``"connected"``."""
+        return self._link.status
+
+    @property
+    def automatically_trigger_response_for_mcp_tool_calls(self) -> bool:
+        """Ask for a response after each finished hosted MCP call (default ``True``)."""
+        return self._mcp.auto_respond
+
+    @automatically_trigger_response_for_mcp_tool_calls.setter
+    def automatically_trigger_response_for_mcp_tool_calls(self, value: bool) -> None:
+        self._mcp.auto_respond = value
+
+    @property
+    def _transport(self) -> Transport | None:  # for tests and debugging
+        return self._link.transport
+
+    @property
+    def _local_server(self) -> Any:  # for tests and debugging
+        return self._link.local_server
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -169,58 +207,27 @@ class RealtimeSession(
             raise RuntimeError("a RealtimeSession connects once; create a new session")
         self._used = True
         self.model = model or self.model
-        self._wire_session = build_session_config(
-            self.config,
-            model=self.model,
-            instructions=self.agent.instructions,
-            tools=self.agent.wire_tools(),
-            voice=self.agent.voice,
-            tracing=self._tracing,
-        )
+        wire_session = self._agents.session_config()
         self._events.start()
         self._events.resume_streams()
-        self._set_status("connecting")
+        self._link.set_status("connecting")
         try:
-            transport = await self._open_transport(api_key, url, call_id)
-            await transport.connect()
+            await self._link.connect(self.model, api_key, url, call_id)
         except Exception as exc:
-            self._emit(ErrorEvent(exc))
+            self._events.emit(ErrorEvent(exc))
             await self.close()
             raise
-        self._transport = transport
-        self._open = True
-        loop = asyncio.get_running_loop()
-        self._writer = loop.create_task(self._write_loop(), name="rtnb-session-writer")
-        self._reader = loop.create_task(self._read_loop(), name="rtnb-session-reader")
-        self._send(ce.session_update(self._wire_session))
-        self._set_status("connected")
+        self._link.send(ce.session_update(wire_session))
+        self._link.set_status("connected")
 
     async def close(self) -> None:
         """Send what is queued, close the connection (and the local server), stop the tasks."""
         if self._closed:
             return
         self._closed = True
-        self._open = False
-        current = asyncio.current_task()
-        for task in list(self._tasks):
-            if task is not current:
-                task.cancel()
-        if self._writer is not None and not self._writer.done():
-            self._outgoing.put_nowait(None)  # send what is queued first
-            # wait() never raises the task's outcome: it may have been cancelled by a lost
-            # connection an instant ago, and close() must not raise that CancelledError.
-            await asyncio.wait({self._writer}, timeout=2.0)
-            self._writer.cancel()
-        if self._reader is not None and self._reader is not current:
-            self._reader.cancel()
-            await asyncio.gather(self._reader, return_exceptions=True)
-        if self._transport is not None and self._reader is not None:
-            try:
-                await self._transport.close()
-            except Exception as exc:
-                log.debug("closing the transport failed: %s", type(exc).__name__)
-        await self._stop_local_server()
-        self._set_status("disconnected")
+        self._task_set.cancel()
+        await self._link.close()
+        self._link.set_status("disconnected")
         await self._events.stop()
 
     async def __aenter__(self) -> RealtimeSession:
@@ -248,14 +255,14 @@ class RealtimeSession(
         """
         if self._closed:
             raise RuntimeError("the session was closed; create a new session")
-        if self._open:
+        if self._link.is_open:
             raise RuntimeError("the session is still connected")
-        await self._drop_connection()
+        await self._link.drop()
         self._used = False
         await self.connect(api_key=api_key, model=model, url=url, call_id=call_id)
         if replay_history:
             for event in replay_events(self._history.snapshot()):
-                self._send(event)
+                self._link.send(event)
 
     def widget(self, **options: Any) -> Any:
         """The notebook console for this session (needs the ``notebook`` extra).
@@ -273,21 +280,12 @@ class RealtimeSession(
         """
         return export_history(self._history.snapshot(), destination)
 
-    async def _drop_connection(self) -> None:
-        """Stop the reader and writer of a lost connection and close its transport."""
-        for task in (self._reader, self._writer):
-            if task is not None and not task.done():
-                task.cancel()
-        await asyncio.gather(
-            *(t for t in (self._reader, self._writer) if t is not None), return_exceptions=True
-        )
-        self._reader = self._writer = None
-        if self._transport is not None:
-            with contextlib.suppress(Exception):
-                await self._transport.close()
-        if not self._injected_transport:
-            self._transport = None
-        self._outgoing = asyncio.Queue()  # events queued for the lost connection are dropped
+    @property
+    def engines(self) -> dict[str, str]:
+        """What the embedded server this session started runs: speech-to-text, voice activity
+        detection, text-to-speech and policy (e.g. ``{"stt": "whisper (tiny.en)", ...}``); empty
+        on other backends."""
+        return self._link.engines
 
     # ----------------------------------------------------------------- events
 
@@ -321,14 +319,65 @@ class RealtimeSession(
     @property
     def connected(self) -> bool:
         """True while the connection is open."""
-        return self._open
+        return self._link.is_open
 
     @property
     def turn_detection(self) -> dict[str, Any] | None:
         """The input turn detection (``server_vad``/``semantic_vad`` settings), ``None`` when off:
         what the session asked for, then what the server last confirmed (``session.updated``)."""
-        turn_detection = self._turn_detection()
+        turn_detection = self._agents.turn_detection()
         return dict(turn_detection) if isinstance(turn_detection, dict) else None
+
+    # ----------------------------------------------------------------- agents and history
+
+    @property
+    def agent(self) -> RealtimeAgent:
+        """The agent currently answering (changed by handoffs and :meth:`update_agent`)."""
+        return self._agents.agent
+
+    def update_agent(self, agent: RealtimeAgent) -> None:
+        """Switch to ``agent`` now, keeping the conversation.
+
+        Sends ``session.update`` with the agent's instructions and tools when connected (before
+        :meth:`connect`, the agent simply becomes the one connected with). Emits no
+        ``agent_handoff`` event. Raises :class:`~rtnb.session.switching.HandoffError` if the
+        agent's voice differs from the session's.
+        """
+        self._agents.update_agent(agent)
+
+    async def update_history(self, history: HistoryUpdate, *, timeout: float = 10.0) -> None:
+        """Make the conversation (on the server, then locally) match ``history``.
+
+        ``history`` is the wanted list of items, or a function that receives a deep copy of the
+        current history and returns it (edit the copies' text freely). Deleted items, added text
+        messages (``UserMessageItem.from_text("...")``), changed text messages and reordered
+        text messages are all expressed as deletions and creations; changed or moved messages
+        come back with new ids. Raises :class:`ValueError` before sending anything for edits the
+        API cannot make (changing, moving or adding tool calls or audio messages), then waits
+        (up to ``timeout`` seconds) until the server confirmed every step:
+        :class:`~rtnb.session.history_edit.HistoryEditError` if it refused one.
+        """
+        self._require_open()
+        await self._conversation.update_history(history, timeout)
+
+    @property
+    def available_mcp_tools(self) -> list[McpToolInfo]:
+        """The hosted MCP tools the active agent can use now: what its servers listed, filtered
+        by their ``allowed_tools`` (empty until a server's listing arrives)."""
+        return self._mcp.available_tools
+
+    @property
+    def muted(self) -> bool | None:
+        """Whether the audio input is muted; ``None`` when the transport cannot mute."""
+        return is_muted(self._link.transport)
+
+    def mute(self, muted: bool = True) -> None:
+        """Mute (or, with ``False``, unmute) the audio input.
+
+        While muted, ``send_audio`` drops the audio (and a ``commit``): the model hears nothing.
+        Raises :class:`~rtnb.session.mute.MuteNotSupportedError` when the transport cannot mute.
+        """
+        set_muted(self._link.transport, muted)
 
     # ----------------------------------------------------------------- sending
 
@@ -345,35 +394,31 @@ class RealtimeSession(
         if len(data) % 2:
             raise ValueError("pcm16 audio needs an even number of bytes")
         if data:
-            self._send(ce.append_audio(data))
+            self._link.send(ce.append_audio(data))
         if commit:
-            self._send(ce.commit_audio())
-            if self._turn_detection() is None:
-                self._request_response()
+            self._link.send(ce.commit_audio())
+            if self._agents.turn_detection() is None:
+                self._responses.request()
 
     def send_message(self, message: str | dict[str, Any]) -> None:
         """Add a user message (text, or a wire ``message`` item) and ask for a response."""
         self._require_open()
         event = ce.user_message(message) if isinstance(message, str) else ce.create_item(message)
-        self._send(event)
-        self._request_response()
+        self._link.send(event)
+        self._responses.request()
 
     def send_event(self, event: dict[str, Any]) -> None:
         """Send a raw client event (``response.create`` goes through the response gate)."""
         self._require_open()
         if event.get("type") == "response.create":
-            self._request_response(dict(event))
+            self._responses.request(dict(event))
         else:
-            self._send(dict(event))
+            self._link.send(dict(event))
 
     def interrupt(self) -> None:
         """Stop the model now: cancel the active response and cut the playing audio."""
         self._require_open()
-        response_id = self._gate.active_response_id
-        if response_id is not None:
-            self._cancel_response(response_id)
-        if not self._cut_playback():
-            self._emit_interrupted(None, 0, None)
+        self._playback.interrupt()
 
     def set_playback_position(self, item_id: str, ms: float, content_index: int = 0) -> None:
         """Report how many milliseconds of an item's audio the player has really played.
@@ -388,12 +433,12 @@ class RealtimeSession(
     @property
     def context(self) -> Any:
         """The ``context`` object given to the session (tools see it as ``ToolContext.context``)."""
-        return self._tools.context
+        return self._tool_calls.runner.context
 
     @property
     def pending_approvals(self) -> list[ToolApprovalItem]:
         """Tool calls waiting for :meth:`approve` or :meth:`reject`, oldest first."""
-        return self._tools.approvals.pending
+        return self._tool_calls.runner.approvals.pending
 
     def approve(self, item: ToolApprovalItem, *, always_approve: bool = False) -> None:
         """Run a tool call that waits for approval (``ToolApprovalRequestedEvent.approval``).
@@ -402,7 +447,8 @@ class RealtimeSession(
         Raises :class:`ValueError` if ``item`` is not pending (unknown or already decided).
         Call it on the session's event loop.
         """
-        self._tools.approvals.decide(item, ApprovalDecision(True), always=always_approve)
+        approvals = self._tool_calls.runner.approvals
+        approvals.decide(item, ApprovalDecision(True), always=always_approve)
 
     def reject(
         self, item: ToolApprovalItem, *, always_reject: bool = False, message: str | None = None
@@ -413,142 +459,11 @@ class RealtimeSession(
         else a default message. ``always_reject=True`` also rejects every later call of this
         tool in this session. Raises :class:`ValueError` if ``item`` is not pending.
         """
-        self._tools.approvals.decide(item, ApprovalDecision(False, message), always=always_reject)
+        approvals = self._tool_calls.runner.approvals
+        approvals.decide(item, ApprovalDecision(False, message), always=always_reject)
 
     # ----------------------------------------------------------------- internals
 
     def _require_open(self) -> None:
-        if not self._open:
+        if not self._link.is_open:
             raise RuntimeError(f"session is not connected (status: {self.status})")
-
-    def _send(self, event: Event) -> None:
-        if not self._open:
-            log.debug("not connected; dropping %s", event.get("type"))
-            return
-        event.setdefault("event_id", new_id("event"))
-        self._outgoing.put_nowait(event)
-
-    def _cancel_response(self, response_id: str) -> None:
-        """Cancel ``response_id`` if it is the active response; drop its late audio."""
-        if response_id == self._gate.active_response_id:
-            self._playback.interrupted_responses.add(response_id)
-            self._send(ce.cancel_response(response_id))
-
-    def _request_response(self, event: Event | None = None) -> None:
-        for ready in self._gate.request(event or ce.create_response()):
-            self._send(ready)
-
-    def _emit(self, event: SessionEvent) -> None:
-        self._events.emit(event)
-
-    def _wants(self, name: str) -> bool:
-        return self._events.wants(name)
-
-    def _set_status(self, status: ConnectionStatus) -> None:
-        if status != self.status:
-            self.status = status
-            self._emit(ConnectionChangeEvent(status))
-            if status == "disconnected":
-                self._events.end_streams()
-
-    def _start_task(self, coro: Any, name: str) -> None:
-        task = asyncio.get_running_loop().create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _open_transport(
-        self, api_key: ApiKey | None, url: str | None, call_id: str | None
-    ) -> Transport:
-        if self._transport is not None:
-            self.backend = getattr(self._transport, "backend", "custom")
-            log.info("rtnb session using the injected %s transport", self.backend)
-            return self._transport
-        backend = await open_backend(
-            model=self.model,
-            api_key=api_key if api_key is not None else self._api_key,
-            url=url or self._url,
-            call_id=call_id,
-            server_options=self._server_options,
-            local_server=self._local_server,  # a reconnect reuses the server it started
-        )
-        self.backend, self._local_server = backend.name, backend.local_server
-        return backend.transport
-
-    @property
-    def engines(self) -> dict[str, str]:
-        """What the embedded server this session started runs: speech-to-text, voice activity
-        detection, text-to-speech and policy (e.g. ``{"stt": "whisper (tiny.en)", ...}``); empty
-        on other backends."""
-        return dict(self._local_server.engines) if self._local_server is not None else {}
-
-    async def _stop_local_server(self) -> None:
-        server, self._local_server = self._local_server, None
-        if server is not None:
-            try:
-                await server.close()
-            except Exception:
-                log.exception("stopping the local server failed")
-
-    async def _write_loop(self) -> None:
-        assert self._transport is not None
-        while (event := await self._outgoing.get()) is not None:
-            try:
-                await self._transport.send(event)
-            except Exception as exc:
-                self._connection_lost(exc)
-                return
-
-    async def _read_loop(self) -> None:
-        assert self._transport is not None
-        error: BaseException | None = None
-        try:
-            async for message in self._transport.receive():
-                if isinstance(message, ProtocolError):
-                    self._emit(ErrorEvent(message))
-                    continue
-                try:
-                    self._on_server_event(message)
-                except ProtocolError as exc:  # well-formed but impossible here: report, go on
-                    self._emit(ErrorEvent(exc))
-                except Exception as exc:
-                    log.exception("handling server event %r failed", message.get("type"))
-                    self._emit(ErrorEvent(exc))
-        except Exception as exc:
-            error = exc
-        self._connection_lost(error or ConnectionError("the server closed the connection"))
-
-    def _connection_lost(self, error: BaseException) -> None:
-        if not self._open:
-            return
-        self._open = False
-        log.warning("rtnb session disconnected: %s", error)
-        self._gate.reset()
-        if self._writer is not None and self._writer is not asyncio.current_task():
-            self._writer.cancel()
-        self._emit(ErrorEvent(error))
-        self._set_status("disconnected")
-
-    def _start_tool_call(self, call_id: str | None, name: str, arguments: str) -> None:
-        if not call_id or call_id in self._started_calls:
-            return
-        self._started_calls.add(call_id)
-        handoff = self.agent.get_handoff(name)  # calls resolve against the current agent
-        if handoff is not None:
-            self._handoff(call_id, handoff)
-            return
-        self._start_task(self._run_tool(call_id, name, arguments), f"rtnb-tool-{name}")
-
-    async def _run_tool(self, call_id: str, name: str, arguments: str) -> None:
-        output = await self._tools.run(self.agent, call_id, name, arguments, self._history)
-        if output is None:
-            return  # timed out with timeout_behavior="raise_exception": no output is sent
-        self._send_tool_output(call_id, output.text, respond=not output.background)
-
-    def _send_tool_output(self, call_id: str, output: str, *, respond: bool = True) -> None:
-        """Record a call's output, send it, and (``respond``) ask for a response."""
-        if self._history.set_tool_output(call_id, output) is not None:
-            self._history_updated()
-        self._send(ce.function_call_output(call_id, output))
-        # One held response.create answers every finished call; background results ask none.
-        if respond and self._gate.held == 0:
-            self._request_response()

@@ -1,4 +1,4 @@
-"""Switching the session's agent: by a handoff the model calls, or by hand (mixed into the session).
+"""The session's agent state: the agent answering now, the wire session, switching agents.
 
 A switch keeps the conversation and sends one ``session.update`` carrying only the new agent's
 ``instructions`` and ``tools`` (its functions and handoffs). It never changes the voice (the
@@ -10,13 +10,14 @@ connect, is left alone. A target agent with another voice than the session's is 
   answers the call with ``{"assistant": "<new agent name>"}`` and asks for a response, which the
   new agent gives. A refused handoff emits ``error`` (with the :class:`HandoffError`) and answers
   the call with the error text instead, so the model can tell the user.
-- :meth:`AgentSwitching.update_agent`: switches without a tool call and, like the OpenAI Agents
-  SDK, emits no ``agent_handoff`` event (and asks for no response).
+- ``RealtimeSession.update_agent`` (:meth:`AgentState.update_agent`): switches without a tool
+  call and, like the OpenAI Agents SDK, emits no ``agent_handoff`` event (and asks for no
+  response).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from rtnb.protocol import client_events as ce
@@ -24,7 +25,8 @@ from rtnb.protocol.config import build_session_config
 from rtnb.protocol.events import Event
 
 from .agent import RealtimeAgent
-from .events import AgentHandoffEvent, ErrorEvent, SessionEvent
+from .dispatch import EventDispatcher
+from .events import AgentEndEvent, AgentHandoffEvent, AgentStartEvent, ErrorEvent
 from .handoffs import Handoff
 
 
@@ -47,64 +49,102 @@ def _voice_id(voice: Any) -> str | None:
     return voice if isinstance(voice, str) else None
 
 
-class AgentSwitching:
-    """Agent state of a session and the two ways to change it.
+def _get(mapping: Any, *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(mapping, dict):
+            return None
+        mapping = mapping.get(key)
+    return mapping
 
-    The session provides the state and the hooks below.
+
+class AgentState:
+    """The agent answering now, the model and config it runs with, and the wire session.
+
+    ``wire_session`` is what the session asked for at connect, then what the server last
+    confirmed (``session.updated``); it is empty before the first connect. Listeners added with
+    :meth:`on_agent_change` hear of every switch (after its ``session.update`` was queued).
     """
 
-    _agent: RealtimeAgent
-    model: str
-    config: dict[str, Any]
-    _wire_session: dict[str, Any]
+    def __init__(
+        self,
+        agent: RealtimeAgent,
+        *,
+        model: str,
+        config: dict[str, Any],
+        tracing: Any,
+        send: Callable[[Event], None],
+        events: EventDispatcher,
+    ) -> None:
+        self.agent = agent
+        self.model = model
+        self.config = config
+        self.tracing = tracing
+        self.wire_session: dict[str, Any] = {}
+        self._send = send
+        self._events = events
+        self._listeners: list[Callable[[RealtimeAgent], None]] = []
 
-    def _send(self, event: Event) -> None:
-        raise NotImplementedError
+    def on_agent_change(self, listener: Callable[[RealtimeAgent], None]) -> None:
+        """Call ``listener(agent)`` after every switch of agent."""
+        self._listeners.append(listener)
 
-    def _emit(self, event: SessionEvent) -> None:
-        raise NotImplementedError
+    def session_config(self) -> dict[str, Any]:
+        """Build (and keep) the full wire session to connect with (``tracing`` is set once)."""
+        agent = self.agent
+        self.wire_session = build_session_config(
+            self.config,
+            model=self.model,
+            instructions=agent.instructions,
+            tools=agent.wire_tools(),
+            voice=agent.voice,
+            tracing=self.tracing,
+        )
+        return self.wire_session
 
-    def _send_tool_output(self, call_id: str, output: str) -> None:
-        raise NotImplementedError
+    def turn_detection(self) -> Any:
+        """The wire ``turn_detection`` of the session (``None`` when off or unknown)."""
+        return _get(self.wire_session, "audio", "input", "turn_detection")
 
-    @property
-    def agent(self) -> RealtimeAgent:
-        """The agent currently answering (changed by handoffs and :meth:`update_agent`)."""
-        return self._agent
+    def on_session_updated(self, event: Event) -> None:
+        """``session.updated``: the server's view of our session (``session.created``
+        precedes it and is ignored)."""
+        self.wire_session = event["session"]
+
+    def on_response_created(self, event: Event) -> None:
+        """``response.created``: the agent starts answering."""
+        self._events.emit(AgentStartEvent(self.agent, event["response"].get("id")))
+
+    def on_response_done(self, event: Event) -> None:
+        """``response.done``: the agent finished answering."""
+        response = event["response"]
+        self._events.emit(AgentEndEvent(self.agent, response.get("id"), response.get("status")))
 
     def update_agent(self, agent: RealtimeAgent) -> None:
-        """Switch to ``agent`` now, keeping the conversation.
-
-        Sends ``session.update`` with the agent's instructions and tools when connected (before
-        :meth:`connect`, the agent simply becomes the one connected with). Emits no
-        ``agent_handoff`` event. Raises :class:`HandoffError` if the agent's voice differs from
-        the session's.
-        """
+        """Switch to ``agent`` now, keeping the conversation (see the module docstring)."""
         self._check_switch(agent)
         self._switch_to(agent)
 
-    def _handoff(self, call_id: str, handoff: Handoff) -> None:
-        """Carry out a transfer call of the model (see the module docstring)."""
-        previous = self._agent
+    def handoff(self, handoff: Handoff) -> str:
+        """Carry out a transfer call of the model; return the call's output text."""
+        previous = self.agent
         try:
             self._check_switch(handoff.agent)
         except HandoffError as exc:
-            self._emit(ErrorEvent(exc))
-            self._send_tool_output(call_id, f"Error: {exc}")
-            return
+            self._events.emit(ErrorEvent(exc))
+            return f"Error: {exc}"
         self._switch_to(handoff.agent)
-        self._emit(AgentHandoffEvent(previous, handoff.agent))
-        self._send_tool_output(call_id, handoff.transfer_message())
+        self._events.emit(AgentHandoffEvent(previous, handoff.agent))
+        return handoff.transfer_message()
 
     def _check_switch(self, agent: RealtimeAgent) -> None:
         agent.check_names()
-        if not self._wire_session:
+        if not self.wire_session:
             return  # not connected yet: the agent's voice is simply the one connected with
-        active = _voice_id((self._wire_session.get("audio") or {}).get("output", {}).get("voice"))
-        active = active or self._agent.voice
+        active = _voice_id((self.wire_session.get("audio") or {}).get("output", {}).get("voice"))
+        active = active or self.agent.voice
         if agent.voice is not None and active is not None and agent.voice != active:
             raise HandoffError(
-                self._agent,
+                self.agent,
                 agent,
                 "voice",
                 f"would change from {active!r} to {agent.voice!r}; the voice cannot change "
@@ -112,9 +152,11 @@ class AgentSwitching:
             )
 
     def _switch_to(self, agent: RealtimeAgent) -> None:
-        self._agent = agent
-        if self._wire_session:  # connected: tell the server (``_send`` drops it if closed)
+        self.agent = agent
+        if self.wire_session:  # connected: tell the server (``send`` drops it if closed)
             self._send(ce.session_update(agent_session_fields(self.config, self.model, agent)))
+        for listener in self._listeners:
+            listener(agent)
 
 
 def agent_session_fields(
