@@ -379,7 +379,7 @@ class RealtimeConnection:
     async def _item_delete(self, event: Event) -> None:
         item_id = self._item_id(event)
         self.conversation.delete(item_id)
-        self._responder.audio_ms.pop(item_id, None)
+        self._responder.forget_audio(item_id)
         await self._event("conversation.item.deleted", item_id=item_id)
 
     async def _item_retrieve(self, event: Event) -> None:
@@ -390,13 +390,13 @@ class RealtimeConnection:
         item_id = self._item_id(event)
         item = self.conversation.get(item_id)
         content_index, audio_end_ms = event["content_index"], event["audio_end_ms"]
-        if item.get("role") != "assistant" or item_id not in self._responder.audio_ms:
+        audio_ms = self._responder.audio_length(item_id)
+        if item.get("role") != "assistant" or audio_ms is None:
             raise ProtocolError(
                 "only assistant messages with audio can be truncated", param="item_id"
             )
         if content_index != 0:
             raise ProtocolError("content_index must be 0", param="content_index")
-        audio_ms = self._responder.audio_ms[item_id]
         if not isinstance(audio_end_ms, int) or not 0 <= audio_end_ms <= audio_ms + 1:
             raise ProtocolError(
                 f"audio_end_ms must be from 0 to the item's audio length ({audio_ms:.0f} ms)",
@@ -406,7 +406,7 @@ class RealtimeConnection:
         for part in item["content"]:
             if "transcript" in part:
                 part["transcript"] = ""
-        self._responder.audio_ms[item_id] = float(audio_end_ms)
+        self._responder.truncate_audio(item_id, audio_end_ms)
         await self._event(
             "conversation.item.truncated",
             item_id=item_id,
