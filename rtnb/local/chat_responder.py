@@ -24,7 +24,7 @@ import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rtnb.local.chat_policy import (
     ChatDelta,
@@ -37,11 +37,12 @@ from rtnb.local.chat_policy import (
 )
 from rtnb.local.mcp_responder import mcp_label
 from rtnb.local.policy import CallTool, Item, PolicyInput
-from rtnb.local.responder import (
+from rtnb.local.response_run import (
     AUDIO_CHUNK_MS,
     PACING_LEAD_MS,
     ResponseCancelled,
     ResponseEnded,
+    ResponseOutput,
     ResponseRun,
     assistant_message,
     transcript_pieces,
@@ -49,9 +50,6 @@ from rtnb.local.responder import (
 from rtnb.local.tts import synthesize
 from rtnb.protocol.audio import chunk, duration_ms
 from rtnb.protocol.events import new_id
-
-if TYPE_CHECKING:
-    from rtnb.local.responder import Responder
 
 __all__ = ["ChatReply", "speak", "take_sentences"]
 
@@ -104,7 +102,7 @@ class _Call:
 class ChatReply:
     """Streams one response of a :class:`ChatPolicy` through a responder's item helpers."""
 
-    def __init__(self, responder: Responder, policy: ChatPolicy, run: ResponseRun) -> None:
+    def __init__(self, responder: ResponseOutput, policy: ChatPolicy, run: ResponseRun) -> None:
         self._responder = responder
         self._policy = policy
         self._run = run

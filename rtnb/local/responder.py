@@ -10,111 +10,35 @@ sentence in 100 ms audio chunks, each preceded by a transcript delta with the wo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import inspect
 import json
-import math
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from rtnb.local.chat_policy import ChatPolicy
+from rtnb.local.chat_responder import ChatReply
 from rtnb.local.conversation import Conversation, Item
 from rtnb.local.mcp_responder import McpResponding, mcp_label
 from rtnb.local.mcp_tools import McpServers
 from rtnb.local.policy import CallTool, Policy, PolicyInput, Reply, Say
-from rtnb.local.session_config import Session
+from rtnb.local.response_run import (
+    AUDIO_CHUNK_MS,
+    PACING_LEAD_MS,
+    ResponseCancelled,
+    ResponseEnded,
+    ResponseRun,
+    Send,
+    assistant_message,
+    part_text,
+    response_object,
+    transcript_pieces,
+)
 from rtnb.local.tts import synthesize_sentences
 from rtnb.protocol.audio import chunk, duration_ms, encode_audio
-from rtnb.protocol.events import Event, new_id
+from rtnb.protocol.events import new_id
 
-Send = Callable[[Event], Awaitable[None]]
-
-AUDIO_CHUNK_MS = 100
-PACING_LEAD_MS = 250  # how far ahead of real time audio may run, so players never starve
-
-
-class ResponseCancelled(Exception):
-    """Raised inside a response when it is cancelled; carries the reason for ``response.done``."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class ResponseEnded(Exception):
-    """Raised inside a response to end it early as ``failed`` or ``incomplete``."""
-
-    def __init__(self, status: str, details: dict[str, Any]) -> None:
-        super().__init__(status)
-        self.status = status
-        self.details = details
-
-
-@dataclass
-class ResponseRun:
-    """State of one response while it streams."""
-
-    id: str
-    session: Session
-    in_conversation: bool = True
-    output: list[Item] = field(default_factory=list)
-    reason: str | None = None
-    _cancel: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def cancel(self, reason: str) -> None:
-        """Ask the response to stop at its next step (``client_cancelled`` or ``turn_detected``)."""
-        if self.reason is None:
-            self.reason = reason
-        self._cancel.set()
-
-    def check(self) -> None:
-        """Raise :class:`ResponseCancelled` if a cancel was asked for."""
-        if self._cancel.is_set():
-            raise ResponseCancelled(self.reason or "client_cancelled")
-
-    async def wait(self, seconds: float) -> None:
-        """Sleep up to ``seconds``, waking early (and raising) when cancelled."""
-        if seconds > 0:
-            with contextlib.suppress(asyncio.TimeoutError):  # the builtin only from 3.11
-                await asyncio.wait_for(self._cancel.wait(), seconds)
-        self.check()
-
-    async def race(self, awaitable: Awaitable[Any]) -> Any:
-        """Await ``awaitable``, unless the response is cancelled first (then raise)."""
-        task = asyncio.ensure_future(awaitable)
-        cancelled = asyncio.ensure_future(self._cancel.wait())
-        try:
-            await asyncio.wait({task, cancelled}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            cancelled.cancel()
-            if not task.done():
-                task.cancel()
-        self.check()
-        return task.result()
-
-
-def response_object(run: ResponseRun, status: str, details: dict[str, Any] | None = None) -> Event:
-    """The ``response`` resource of ``response.created``/``response.done``."""
-    output_audio = run.session["audio"]["output"]
-    words_out = sum(len(json.dumps(item).split()) for item in run.output)
-    return {
-        "id": run.id,
-        "object": "realtime.response",
-        "status": status,
-        "status_details": details,
-        "output": copy.deepcopy(run.output),
-        "conversation_id": "conv_local" if run.in_conversation else None,
-        "output_modalities": list(run.session["output_modalities"]),
-        "max_output_tokens": run.session.get("max_output_tokens", "inf"),
-        "audio": {"output": {"format": output_audio["format"], "voice": output_audio["voice"]}},
-        "usage": None
-        if status == "in_progress"
-        else {"total_tokens": words_out, "input_tokens": 0, "output_tokens": words_out},
-        "metadata": None,
-    }
+__all__ = ["Responder"]
 
 
 class Responder(McpResponding):
@@ -203,8 +127,6 @@ class Responder(McpResponding):
 
     async def _chat(self, run: ResponseRun, turn: PolicyInput) -> None:
         """Stream the answer of a chat model (an approved MCP call runs first, as above)."""
-        from rtnb.local.chat_responder import ChatReply  # it builds on this module
-
         if not await self._mcp_run_approved(run, turn):
             await ChatReply(self, self._policy, run).stream(turn)
 
@@ -283,7 +205,7 @@ class Responder(McpResponding):
         item, part = assistant_message(audio_out)
         index = await self.open_item(run, item)
         ids = {"response_id": run.id, "item_id": item["id"], "output_index": index}
-        wire_part = {"type": "audio" if audio_out else "text", **_part_text(part)}
+        wire_part = {"type": "audio" if audio_out else "text", **part_text(part)}
         await self.event("response.content_part.added", **ids, content_index=0, part=wire_part)
         item["content"] = [part]
         try:
@@ -352,7 +274,7 @@ class Responder(McpResponding):
             )
         else:
             await self.event("response.output_text.done", **ids, content_index=0, text=part["text"])
-        wire_part = {"type": "audio" if audio_out else "text", **_part_text(part)}
+        wire_part = {"type": "audio" if audio_out else "text", **part_text(part)}
         await self.event("response.content_part.done", **ids, content_index=0, part=wire_part)
         await self.close_item(run, item, ids["output_index"])
 
@@ -361,41 +283,3 @@ class Responder(McpResponding):
 
     async def event(self, kind: str, **fields: Any) -> None:
         await self._send({"type": kind, "event_id": new_id("event"), **fields})
-
-
-def assistant_message(audio: bool) -> tuple[Item, dict[str, Any]]:
-    """A new in-progress assistant message (no content yet) and the empty part it will get."""
-    part: dict[str, Any] = (
-        {"type": "output_audio", "transcript": ""} if audio else {"type": "output_text", "text": ""}
-    )
-    item: Item = {
-        "id": new_id("item"),
-        "object": "realtime.item",
-        "type": "message",
-        "role": "assistant",
-        "status": "in_progress",
-        "content": [],
-    }
-    return item, part
-
-
-def transcript_pieces(sentence: str, parts: int) -> list[str]:
-    """Split ``sentence`` at spaces into ``parts`` pieces, one per audio chunk, evenly by words.
-
-    Each chunk's piece holds the words up to its share of the sentence (rounded up, so the
-    transcript runs just ahead of the audio, as with OpenAI); pieces may be empty and their
-    concatenation is the sentence.
-    """
-    words = sentence.split(" ")
-    pieces: list[str] = []
-    sent = 0
-    for index in range(parts):
-        upto = math.ceil((index + 1) * len(words) / parts)
-        group = " ".join(words[sent:upto])
-        pieces.append(group + " " if group and upto < len(words) else group)
-        sent = upto
-    return pieces
-
-
-def _part_text(part: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in part.items() if k in ("text", "transcript")}
