@@ -15,7 +15,6 @@ from rtnb.local.conversation import Conversation
 from rtnb.local.input_audio import InputAudio
 from rtnb.local.input_pipeline import InputPipeline
 from rtnb.local.session_config import Session, default_session
-from rtnb.local.tts import synthesize
 from rtnb.protocol.audio import SAMPLE_RATE, bytes_for_ms, chunk
 from rtnb.protocol.events import Event, ProtocolError
 
@@ -121,12 +120,21 @@ async def make() -> AsyncIterator[Any]:
         await harness.close()
 
 
+def voiced(ms: int) -> bytes:
+    """A buzzing vowel with a syllable rhythm: speech to the VAD, made without a TTS engine
+    (espeak's output depends on what it spoke before, which other tests' recognition relies on)."""
+    t = np.arange(SAMPLE_RATE * ms // 1000) / SAMPLE_RATE
+    phase = 2 * np.pi * np.cumsum(140 + 20 * np.sin(2 * np.pi * 0.7 * t)) / SAMPLE_RATE
+    wave = sum(np.sin(k * phase) / k for k in range(1, 25))
+    envelope = 0.55 + 0.45 * np.sin(2 * np.pi * 4 * t - np.pi / 2)
+    return (wave * envelope * 6000).astype("<i2").tobytes()
+
+
 @pytest.fixture(scope="module")
 def utterance() -> bytes:
-    """Silence, a spoken question, then silence long enough to end the turn."""
-    speech = synthesize("What is the weather in Paris?", voice="en-us+m3")
+    """800 ms of silence, 1.5 s of voice, then silence long enough to end the turn."""
     quiet = bytes(bytes_for_ms(800))
-    return quiet + speech + quiet
+    return quiet + voiced(1500) + quiet
 
 
 async def feed(harness: Harness, audio: bytes) -> None:
@@ -146,11 +154,12 @@ async def test_a_spoken_turn_gives_its_events_in_order(make: Any, utterance: byt
     assert item_id == stopped["item_id"] == committed["item_id"] == added["item"]["id"]
     assert done["item"]["id"] == item_id
     assert delta["item_id"] == completed["item_id"] == item_id
-    assert started["audio_start_ms"] < stopped["audio_end_ms"]
-    assert 600 <= started["audio_start_ms"] <= 1000  # the speech starts after 800 ms of silence
+    assert 760 <= started["audio_start_ms"] <= 840  # the voice starts after 800 ms of silence
+    assert 2760 <= stopped["audio_end_ms"] <= 2840  # it ends at 2300 ms, + 500 ms of silence
     assert added["item"]["content"] == [{"type": "input_audio", "transcript": None}]
     assert completed["transcript"] == "what is the weather in paris"
-    assert completed["usage"]["type"] == "duration" and completed["usage"]["seconds"] > 1
+    # The turn: 300 ms of prefix padding, the voice and the silence that ended it.
+    assert completed["usage"] == {"type": "duration", "seconds": pytest.approx(2.3, abs=0.08)}
     item = harness.conversation.get(item_id)
     assert item["content"][0]["transcript"] == "what is the weather in paris"
     assert harness.interrupts == ["turn_detected"]  # barge-in on speech_started by default
