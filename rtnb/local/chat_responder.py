@@ -24,7 +24,7 @@ import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rtnb.local.chat_policy import (
     ChatDelta,
@@ -37,21 +37,19 @@ from rtnb.local.chat_policy import (
 )
 from rtnb.local.mcp_responder import mcp_label
 from rtnb.local.policy import CallTool, Item, PolicyInput
-from rtnb.local.responder import (
+from rtnb.local.response_run import (
     AUDIO_CHUNK_MS,
     PACING_LEAD_MS,
     ResponseCancelled,
     ResponseEnded,
+    ResponseOutput,
     ResponseRun,
     assistant_message,
     transcript_pieces,
 )
 from rtnb.local.tts import synthesize
-from rtnb.protocol.audio import chunk, duration_ms, encode_audio
+from rtnb.protocol.audio import chunk, duration_ms
 from rtnb.protocol.events import new_id
-
-if TYPE_CHECKING:
-    from rtnb.local.responder import Responder
 
 __all__ = ["ChatReply", "speak", "take_sentences"]
 
@@ -104,7 +102,7 @@ class _Call:
 class ChatReply:
     """Streams one response of a :class:`ChatPolicy` through a responder's item helpers."""
 
-    def __init__(self, responder: Responder, policy: ChatPolicy, run: ResponseRun) -> None:
+    def __init__(self, responder: ResponseOutput, policy: ChatPolicy, run: ResponseRun) -> None:
         self._responder = responder
         self._policy = policy
         self._run = run
@@ -129,7 +127,7 @@ class ChatReply:
         except LlmError as exc:
             await self._abandon()
             error = {"type": "server_error", "code": exc.code, "message": exc.message}
-            await self._responder._event("error", error={**error, "param": None, "event_id": None})
+            await self._responder.event("error", error={**error, "param": None, "event_id": None})
             raise ResponseEnded("failed", {"type": "failed", "error": error}) from None
         except Exception:  # e.g. TTS: the responder fails the response; close the items first
             await self._abandon()
@@ -166,7 +164,7 @@ class ChatReply:
             text = text.lstrip()
         if not message.audio:
             message.part["text"] += text
-            await self._responder._event(
+            await self._responder.event(
                 "response.output_text.delta", **message.ids, content_index=0, delta=text
             )
             return
@@ -177,15 +175,15 @@ class ChatReply:
     async def _open_message(self) -> _Message:
         audio = self._run.session["output_modalities"] == ["audio"]
         item, part = assistant_message(audio)
-        index = await self._responder._open_item(self._run, item)
+        index = await self._responder.open_item(self._run, item)
         ids = {"response_id": self._run.id, "item_id": item["id"], "output_index": index}
         wire_part = {"type": "audio" if audio else "text", **{k: "" for k in part if k != "type"}}
-        await self._responder._event(
+        await self._responder.event(
             "response.content_part.added", **ids, content_index=0, part=wire_part
         )
         item["content"] = [part]
         if audio:
-            self._responder.audio_ms[item["id"]] = 0.0
+            self._responder.open_audio(item["id"])
         return _Message(item, part, ids, audio)
 
     async def _say(self, message: _Message, sentence: str) -> None:
@@ -200,29 +198,22 @@ class ChatReply:
         words = transcript_pieces(sentence, len(pieces))
         if message.part["transcript"]:
             words[0] = " " + words[0]
-        item_id = message.item["id"]
         for piece, delta in zip(pieces, words, strict=True):
-            if self._responder._pacing:
+            if self._responder.pacing:
                 # Keep at most PACING_LEAD_MS ahead of a player that started with the first chunk
                 # and stalled whenever it ran dry (the model may pause between sentences).
                 await self._run.wait(message.play_end - time.monotonic() - PACING_LEAD_MS / 1000)
             self._run.check()
             if delta:
                 message.part["transcript"] += delta
-                await self._responder._event(
+                await self._responder.event(
                     "response.output_audio_transcript.delta",
                     **message.ids,
                     content_index=0,
                     delta=delta,
                 )
             if piece:
-                await self._responder._event(
-                    "response.output_audio.delta",
-                    **message.ids,
-                    content_index=0,
-                    delta=encode_audio(piece),
-                )
-                self._responder.audio_ms[item_id] += duration_ms(piece)
+                await self._responder.audio_delta(message.ids, piece)
                 message.play_end = max(message.play_end, time.monotonic()) + (
                     duration_ms(piece) / 1000
                 )
@@ -238,7 +229,7 @@ class ChatReply:
 
     async def _finish(self, message: _Message, status: str) -> None:
         message.item["status"] = status
-        await self._responder._finish_part(
+        await self._responder.finish_part(
             self._run, message.ids, message.item, message.part, message.audio
         )
 
@@ -258,7 +249,7 @@ class ChatReply:
         if delta.arguments:
             call.arguments += delta.arguments
             if call.item is not None:
-                await self._responder._event(
+                await self._responder.event(
                     "response.function_call_arguments.delta",
                     **call.ids,
                     call_id=call.item["call_id"],
@@ -275,7 +266,7 @@ class ChatReply:
             "call_id": new_id("call"),
             "arguments": "",
         }
-        index = await self._responder._open_item(self._run, call.item)
+        index = await self._responder.open_item(self._run, call.item)
         call.ids = {"response_id": self._run.id, "item_id": call.item["id"], "output_index": index}
 
     async def _end_calls(self) -> None:
@@ -283,19 +274,19 @@ class ChatReply:
         parsed = [parse_arguments(call.name, call.arguments) for call in calls]  # all or none
         for call, arguments in zip(calls, parsed, strict=True):
             if call.item is None:
-                await self._responder._mcp_reply(
+                await self._responder.mcp_reply(
                     self._run, CallTool(call.name, arguments), str(call.label)
                 )
                 continue
             call.item.update(name=call.name, arguments=call.arguments, status="completed")
-            await self._responder._event(
+            await self._responder.event(
                 "response.function_call_arguments.done",
                 **call.ids,
                 call_id=call.item["call_id"],
                 name=call.name,
                 arguments=call.arguments,
             )
-            await self._responder._close_item(self._run, call.item, call.ids["output_index"])
+            await self._responder.close_item(self._run, call.item, call.ids["output_index"])
             call.item = None
         self._calls.clear()
 
@@ -307,7 +298,7 @@ class ChatReply:
         for call in self._calls.values():
             if call.item is not None:
                 call.item.update(arguments=call.arguments, status="incomplete")
-                await self._responder._close_item(self._run, call.item, call.ids["output_index"])
+                await self._responder.close_item(self._run, call.item, call.ids["output_index"])
         self._calls.clear()
 
 

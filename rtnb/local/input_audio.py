@@ -1,7 +1,8 @@
 """The input audio of one local-server connection: buffer, server VAD and turn transcription.
 
 Audio from ``input_audio_buffer.append`` goes either to the manual buffer (no turn detection)
-or through :class:`~rtnb.local.vad.ServerVad`, whose turn events the connection acts on.
+or through :class:`~rtnb.local.vad.ServerVad`, whose turn events
+:class:`~rtnb.local.input_pipeline.InputPipeline` turns into server events.
 
 Transcription is speculative: when the speaker pauses in a turn, the turn so far is transcribed
 in a worker thread while the VAD waits out ``silence_duration_ms``. If the pause ends the turn,

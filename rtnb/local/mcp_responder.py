@@ -60,13 +60,13 @@ class McpResponding:
 
     _mcp: McpServers | None
 
-    async def _open_item(self, run: Any, item: Item) -> int:
+    async def open_item(self, run: Any, item: Item) -> int:
         raise NotImplementedError
 
-    async def _close_item(self, run: Any, item: Item, output_index: int) -> None:
+    async def close_item(self, run: Any, item: Item, output_index: int) -> None:
         raise NotImplementedError
 
-    async def _event(self, kind: str, **fields: Any) -> None:
+    async def event(self, kind: str, **fields: Any) -> None:
         raise NotImplementedError
 
     async def _mcp_turn(self, run: Any, turn: PolicyInput) -> PolicyInput:
@@ -91,7 +91,7 @@ class McpResponding:
         )
         return True
 
-    async def _mcp_reply(self, run: Any, reply: CallTool, label: str) -> None:
+    async def mcp_reply(self, run: Any, reply: CallTool, label: str) -> None:
         """Answer the policy's call of an MCP tool: ask for approval, or run it."""
         arguments = json.dumps(reply.arguments)
         server = self._mcp.get(label) if self._mcp is not None else None
@@ -104,8 +104,8 @@ class McpResponding:
                 "name": reply.name,
                 "arguments": arguments,
             }
-            index = await self._open_item(run, item)
-            await self._close_item(run, item, index)
+            index = await self.open_item(run, item)
+            await self.close_item(run, item, index)
             return
         await self._mcp_call(run, label, reply.name, arguments)
 
@@ -129,17 +129,17 @@ class McpResponding:
             "output": None,
             "error": None,
         }
-        index = await self._open_item(run, item)
+        index = await self.open_item(run, item)
         ids = {"response_id": run.id, "item_id": item["id"], "output_index": index}
-        await self._event("response.mcp_call_arguments.delta", **ids, delta=arguments)
+        await self.event("response.mcp_call_arguments.delta", **ids, delta=arguments)
         item["arguments"] = arguments
-        await self._event("response.mcp_call_arguments.done", **ids, arguments=arguments)
-        await self._event("response.mcp_call.in_progress", item_id=item["id"], output_index=index)
+        await self.event("response.mcp_call_arguments.done", **ids, arguments=arguments)
+        await self.event("response.mcp_call.in_progress", item_id=item["id"], output_index=index)
         outcome = await self._mcp_outcome(label, name, arguments)
         item.update(output=outcome.output, error=outcome.error)
         done = "response.mcp_call.failed" if outcome.error else "response.mcp_call.completed"
-        await self._event(done, item_id=item["id"], output_index=index)
-        await self._close_item(run, item, index)
+        await self.event(done, item_id=item["id"], output_index=index)
+        await self.close_item(run, item, index)
 
     async def _mcp_outcome(self, label: str, name: str, arguments: str) -> McpCallOutcome:
         try:

@@ -10,111 +10,35 @@ sentence in 100 ms audio chunks, each preceded by a transcript delta with the wo
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import inspect
 import json
-import math
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from rtnb.local.chat_policy import ChatPolicy
+from rtnb.local.chat_responder import ChatReply
 from rtnb.local.conversation import Conversation, Item
 from rtnb.local.mcp_responder import McpResponding, mcp_label
 from rtnb.local.mcp_tools import McpServers
 from rtnb.local.policy import CallTool, Policy, PolicyInput, Reply, Say
-from rtnb.local.session_config import Session
+from rtnb.local.response_run import (
+    AUDIO_CHUNK_MS,
+    PACING_LEAD_MS,
+    ResponseCancelled,
+    ResponseEnded,
+    ResponseRun,
+    Send,
+    assistant_message,
+    part_text,
+    response_object,
+    transcript_pieces,
+)
 from rtnb.local.tts import synthesize_sentences
 from rtnb.protocol.audio import chunk, duration_ms, encode_audio
-from rtnb.protocol.events import Event, new_id
+from rtnb.protocol.events import new_id
 
-Send = Callable[[Event], Awaitable[None]]
-
-AUDIO_CHUNK_MS = 100
-PACING_LEAD_MS = 250  # how far ahead of real time audio may run, so players never starve
-
-
-class ResponseCancelled(Exception):
-    """Raised inside a response when it is cancelled; carries the reason for ``response.done``."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class ResponseEnded(Exception):
-    """Raised inside a response to end it early as ``failed`` or ``incomplete``."""
-
-    def __init__(self, status: str, details: dict[str, Any]) -> None:
-        super().__init__(status)
-        self.status = status
-        self.details = details
-
-
-@dataclass
-class ResponseRun:
-    """State of one response while it streams."""
-
-    id: str
-    session: Session
-    in_conversation: bool = True
-    output: list[Item] = field(default_factory=list)
-    reason: str | None = None
-    _cancel: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def cancel(self, reason: str) -> None:
-        """Ask the response to stop at its next step (``client_cancelled`` or ``turn_detected``)."""
-        if self.reason is None:
-            self.reason = reason
-        self._cancel.set()
-
-    def check(self) -> None:
-        """Raise :class:`ResponseCancelled` if a cancel was asked for."""
-        if self._cancel.is_set():
-            raise ResponseCancelled(self.reason or "client_cancelled")
-
-    async def wait(self, seconds: float) -> None:
-        """Sleep up to ``seconds``, waking early (and raising) when cancelled."""
-        if seconds > 0:
-            with contextlib.suppress(asyncio.TimeoutError):  # the builtin only from 3.11
-                await asyncio.wait_for(self._cancel.wait(), seconds)
-        self.check()
-
-    async def race(self, awaitable: Awaitable[Any]) -> Any:
-        """Await ``awaitable``, unless the response is cancelled first (then raise)."""
-        task = asyncio.ensure_future(awaitable)
-        cancelled = asyncio.ensure_future(self._cancel.wait())
-        try:
-            await asyncio.wait({task, cancelled}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            cancelled.cancel()
-            if not task.done():
-                task.cancel()
-        self.check()
-        return task.result()
-
-
-def response_object(run: ResponseRun, status: str, details: dict[str, Any] | None = None) -> Event:
-    """The ``response`` resource of ``response.created``/``response.done``."""
-    output_audio = run.session["audio"]["output"]
-    words_out = sum(len(json.dumps(item).split()) for item in run.output)
-    return {
-        "id": run.id,
-        "object": "realtime.response",
-        "status": status,
-        "status_details": details,
-        "output": copy.deepcopy(run.output),
-        "conversation_id": "conv_local" if run.in_conversation else None,
-        "output_modalities": list(run.session["output_modalities"]),
-        "max_output_tokens": run.session.get("max_output_tokens", "inf"),
-        "audio": {"output": {"format": output_audio["format"], "voice": output_audio["voice"]}},
-        "usage": None
-        if status == "in_progress"
-        else {"total_tokens": words_out, "input_tokens": 0, "output_tokens": words_out},
-        "metadata": None,
-    }
+__all__ = ["Responder"]
 
 
 class Responder(McpResponding):
@@ -136,8 +60,37 @@ class Responder(McpResponding):
         self._conversation = conversation
         self._policy = policy
         self._pacing = realtime_pacing
-        self.audio_ms: dict[str, float] = {}
-        """Milliseconds of audio streamed for each assistant item (for truncation checks)."""
+        # Milliseconds of audio streamed for each assistant item (for truncation checks); only
+        # this object writes it.
+        self._audio_ms: dict[str, float] = {}
+
+    @property
+    def pacing(self) -> bool:
+        """Whether audio is paced like a live voice (``realtime_pacing``)."""
+        return self._pacing
+
+    def audio_length(self, item_id: str) -> float | None:
+        """Milliseconds of audio the item has (after truncation), ``None`` if it has no audio."""
+        return self._audio_ms.get(item_id)
+
+    def open_audio(self, item_id: str) -> None:
+        """Start counting the audio of an assistant item."""
+        self._audio_ms[item_id] = 0.0
+
+    async def audio_delta(self, ids: dict[str, Any], pcm: bytes) -> None:
+        """Send one ``response.output_audio.delta`` and count its audio."""
+        await self.event(
+            "response.output_audio.delta", **ids, content_index=0, delta=encode_audio(pcm)
+        )
+        self._audio_ms[ids["item_id"]] += duration_ms(pcm)
+
+    def truncate_audio(self, item_id: str, audio_end_ms: float) -> None:
+        """The item's audio now ends at ``audio_end_ms`` (``conversation.item.truncate``)."""
+        self._audio_ms[item_id] = float(audio_end_ms)
+
+    def forget_audio(self, item_id: str) -> None:
+        """The item was deleted."""
+        self._audio_ms.pop(item_id, None)
 
     async def run(self, run: ResponseRun, turn: PolicyInput) -> None:
         """Stream one response from ``response.created`` to ``response.done``."""
@@ -158,7 +111,7 @@ class Responder(McpResponding):
                 if isinstance(reply, Say):
                     await self._message(run, reply.text)
                 elif label is not None:
-                    await self._mcp_reply(run, reply, label)
+                    await self.mcp_reply(run, reply, label)
                 else:
                     await self._function_call(run, reply)
         except ResponseCancelled as cancelled:
@@ -174,8 +127,6 @@ class Responder(McpResponding):
 
     async def _chat(self, run: ResponseRun, turn: PolicyInput) -> None:
         """Stream the answer of a chat model (an approved MCP call runs first, as above)."""
-        from rtnb.local.chat_responder import ChatReply  # it builds on this module
-
         if not await self._mcp_run_approved(run, turn):
             await ChatReply(self, self._policy, run).stream(turn)
 
@@ -188,33 +139,33 @@ class Responder(McpResponding):
             raise TypeError(f"policy returned {type(result).__name__}, expected Say or CallTool")
         return result
 
-    async def _open_item(self, run: ResponseRun, item: Item) -> int:
+    async def open_item(self, run: ResponseRun, item: Item) -> int:
         output_index = len(run.output)
         run.output.append(item)
         previous = None
         if run.in_conversation:
             previous = self._conversation.add(item)
-        await self._event(
+        await self.event(
             "response.output_item.added",
             response_id=run.id,
             output_index=output_index,
             item=copy.deepcopy(item),
         )
         if run.in_conversation:
-            await self._event(
+            await self.event(
                 "conversation.item.added", previous_item_id=previous, item=copy.deepcopy(item)
             )
         return output_index
 
-    async def _close_item(self, run: ResponseRun, item: Item, output_index: int) -> None:
-        await self._event(
+    async def close_item(self, run: ResponseRun, item: Item, output_index: int) -> None:
+        await self.event(
             "response.output_item.done",
             response_id=run.id,
             output_index=output_index,
             item=copy.deepcopy(item),
         )
         if run.in_conversation:
-            await self._event(
+            await self.event(
                 "conversation.item.done",
                 previous_item_id=self._conversation.previous_id(item["id"]),
                 item=copy.deepcopy(item),
@@ -231,51 +182,51 @@ class Responder(McpResponding):
             "call_id": new_id("call"),
             "arguments": "",
         }
-        index = await self._open_item(run, item)
+        index = await self.open_item(run, item)
         ids = {"response_id": run.id, "item_id": item["id"], "output_index": index}
-        await self._event(
+        await self.event(
             "response.function_call_arguments.delta",
             **ids,
             call_id=item["call_id"],
             delta=arguments,
         )
         item.update(arguments=arguments, status="completed")
-        await self._event(
+        await self.event(
             "response.function_call_arguments.done",
             **ids,
             call_id=item["call_id"],
             name=reply.name,
             arguments=arguments,
         )
-        await self._close_item(run, item, index)
+        await self.close_item(run, item, index)
 
     async def _message(self, run: ResponseRun, text: str) -> None:
         audio_out = run.session["output_modalities"] == ["audio"]
         item, part = assistant_message(audio_out)
-        index = await self._open_item(run, item)
+        index = await self.open_item(run, item)
         ids = {"response_id": run.id, "item_id": item["id"], "output_index": index}
-        wire_part = {"type": "audio" if audio_out else "text", **_part_text(part)}
-        await self._event("response.content_part.added", **ids, content_index=0, part=wire_part)
+        wire_part = {"type": "audio" if audio_out else "text", **part_text(part)}
+        await self.event("response.content_part.added", **ids, content_index=0, part=wire_part)
         item["content"] = [part]
         try:
             if audio_out:
                 await self._stream_audio(run, ids, part, text)
             else:
                 part["text"] = text
-                await self._event("response.output_text.delta", **ids, content_index=0, delta=text)
+                await self.event("response.output_text.delta", **ids, content_index=0, delta=text)
         except ResponseCancelled:
             item["status"] = "incomplete"
-            await self._finish_part(run, ids, item, part, audio_out)
+            await self.finish_part(run, ids, item, part, audio_out)
             raise
         item["status"] = "completed"
-        await self._finish_part(run, ids, item, part, audio_out)
+        await self.finish_part(run, ids, item, part, audio_out)
 
     async def _stream_audio(
         self, run: ResponseRun, ids: dict[str, Any], part: dict[str, Any], text: str
     ) -> None:
         output = run.session["audio"]["output"]
         item_id = ids["item_id"]
-        self.audio_ms[item_id] = 0.0
+        self.open_audio(item_id)
         started = time.monotonic()
         sentences = synthesize_sentences(
             text, voice=output["voice"], speed=output["speed"], engine=self.tts_engine
@@ -292,26 +243,20 @@ class Responder(McpResponding):
                 words[0] = " " + words[0]
             for piece, delta in zip(pieces, words, strict=True):
                 if self._pacing:
-                    ahead_ms = self.audio_ms[item_id] - (time.monotonic() - started) * 1000
+                    ahead_ms = self._audio_ms[item_id] - (time.monotonic() - started) * 1000
                     await run.wait((ahead_ms - PACING_LEAD_MS) / 1000)
                 run.check()
                 if delta:
                     part["transcript"] += delta
-                    await self._event(
+                    await self.event(
                         "response.output_audio_transcript.delta",
                         **ids,
                         content_index=0,
                         delta=delta,
                     )
-                await self._event(
-                    "response.output_audio.delta",
-                    **ids,
-                    content_index=0,
-                    delta=encode_audio(piece),
-                )
-                self.audio_ms[item_id] += duration_ms(piece)
+                await self.audio_delta(ids, piece)
 
-    async def _finish_part(
+    async def finish_part(
         self,
         run: ResponseRun,
         ids: dict[str, Any],
@@ -320,61 +265,21 @@ class Responder(McpResponding):
         audio_out: bool,
     ) -> None:
         if audio_out:
-            await self._event("response.output_audio.done", **ids, content_index=0)
-            await self._event(
+            await self.event("response.output_audio.done", **ids, content_index=0)
+            await self.event(
                 "response.output_audio_transcript.done",
                 **ids,
                 content_index=0,
                 transcript=part["transcript"],
             )
         else:
-            await self._event(
-                "response.output_text.done", **ids, content_index=0, text=part["text"]
-            )
-        wire_part = {"type": "audio" if audio_out else "text", **_part_text(part)}
-        await self._event("response.content_part.done", **ids, content_index=0, part=wire_part)
-        await self._close_item(run, item, ids["output_index"])
+            await self.event("response.output_text.done", **ids, content_index=0, text=part["text"])
+        wire_part = {"type": "audio" if audio_out else "text", **part_text(part)}
+        await self.event("response.content_part.done", **ids, content_index=0, part=wire_part)
+        await self.close_item(run, item, ids["output_index"])
 
     async def _done(self, run: ResponseRun, status: str, details: dict[str, Any] | None) -> None:
-        await self._event("response.done", response=response_object(run, status, details))
+        await self.event("response.done", response=response_object(run, status, details))
 
-    async def _event(self, kind: str, **fields: Any) -> None:
+    async def event(self, kind: str, **fields: Any) -> None:
         await self._send({"type": kind, "event_id": new_id("event"), **fields})
-
-
-def assistant_message(audio: bool) -> tuple[Item, dict[str, Any]]:
-    """A new in-progress assistant message (no content yet) and the empty part it will get."""
-    part: dict[str, Any] = (
-        {"type": "output_audio", "transcript": ""} if audio else {"type": "output_text", "text": ""}
-    )
-    item: Item = {
-        "id": new_id("item"),
-        "object": "realtime.item",
-        "type": "message",
-        "role": "assistant",
-        "status": "in_progress",
-        "content": [],
-    }
-    return item, part
-
-
-def transcript_pieces(sentence: str, parts: int) -> list[str]:
-    """Split ``sentence`` at spaces into ``parts`` pieces, one per audio chunk, evenly by words.
-
-    Each chunk's piece holds the words up to its share of the sentence (rounded up, so the
-    transcript runs just ahead of the audio, as with OpenAI); pieces may be empty and their
-    concatenation is the sentence.
-    """
-    words = sentence.split(" ")
-    pieces: list[str] = []
-    sent = 0
-    for index in range(parts):
-        upto = math.ceil((index + 1) * len(words) / parts)
-        group = " ".join(words[sent:upto])
-        pieces.append(group + " " if group and upto < len(words) else group)
-        sent = upto
-    return pieces
-
-
-def _part_text(part: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in part.items() if k in ("text", "transcript")}
