@@ -1,4 +1,4 @@
-"""The MCP part of a local-server response (mixed into :class:`rtnb.local.responder.Responder`).
+"""The MCP part of a local-server response (:class:`McpSteps`, owned by the ``Responder``).
 
 A response first waits for listings in progress and offers the listed MCP tools to the policy
 (function-like tool dicts with a ``server_label``). When the policy calls one:
@@ -26,6 +26,7 @@ from rtnb.local.conversation import Item
 from rtnb.local.mcp_client import McpCallOutcome, McpClientError
 from rtnb.local.mcp_tools import McpServers
 from rtnb.local.policy import CallTool, PolicyInput
+from rtnb.local.response_run import ResponseOutput, ResponseRun
 from rtnb.protocol.events import new_id
 
 
@@ -55,21 +56,14 @@ def mcp_label(reply: CallTool, tools: list[dict[str, Any]]) -> str | None:
     return next((str(label) for label in labels if label), None)
 
 
-class McpResponding:
-    """MCP steps of a response; the responder provides the item/event helpers below."""
+class McpSteps:
+    """MCP steps of a response, writing items and events through the responder's output."""
 
-    _mcp: McpServers | None
+    def __init__(self, output: ResponseOutput, mcp: McpServers | None) -> None:
+        self._output = output
+        self._mcp = mcp
 
-    async def open_item(self, run: Any, item: Item) -> int:
-        raise NotImplementedError
-
-    async def close_item(self, run: Any, item: Item, output_index: int) -> None:
-        raise NotImplementedError
-
-    async def event(self, kind: str, **fields: Any) -> None:
-        raise NotImplementedError
-
-    async def _mcp_turn(self, run: Any, turn: PolicyInput) -> PolicyInput:
+    async def offer_tools(self, run: ResponseRun, turn: PolicyInput) -> PolicyInput:
         """Wait for listings in progress; offer the listed MCP tools in the turn's tools."""
         if self._mcp is None:
             return turn
@@ -77,12 +71,12 @@ class McpResponding:
         run.check()
         return dataclasses.replace(turn, tools=self._mcp.policy_tools(turn.tools))
 
-    async def _mcp_run_approved(self, run: Any, turn: PolicyInput) -> bool:
+    async def run_approved(self, run: ResponseRun, turn: PolicyInput) -> bool:
         """Run an approved call waiting for its response; False if there is none."""
         request = approved_request(turn.items) if self._mcp is not None else None
         if request is None:
             return False
-        await self._mcp_call(
+        await self._call(
             run,
             str(request.get("server_label", "")),
             str(request.get("name", "")),
@@ -91,7 +85,7 @@ class McpResponding:
         )
         return True
 
-    async def mcp_reply(self, run: Any, reply: CallTool, label: str) -> None:
+    async def reply(self, run: ResponseRun, reply: CallTool, label: str) -> None:
         """Answer the policy's call of an MCP tool: ask for approval, or run it."""
         arguments = json.dumps(reply.arguments)
         server = self._mcp.get(label) if self._mcp is not None else None
@@ -104,14 +98,14 @@ class McpResponding:
                 "name": reply.name,
                 "arguments": arguments,
             }
-            index = await self.open_item(run, item)
-            await self.close_item(run, item, index)
+            index = await self._output.open_item(run, item)
+            await self._output.close_item(run, item, index)
             return
-        await self._mcp_call(run, label, reply.name, arguments)
+        await self._call(run, label, reply.name, arguments)
 
-    async def _mcp_call(
+    async def _call(
         self,
-        run: Any,
+        run: ResponseRun,
         label: str,
         name: str,
         arguments: str,
@@ -129,19 +123,21 @@ class McpResponding:
             "output": None,
             "error": None,
         }
-        index = await self.open_item(run, item)
+        index = await self._output.open_item(run, item)
         ids = {"response_id": run.id, "item_id": item["id"], "output_index": index}
-        await self.event("response.mcp_call_arguments.delta", **ids, delta=arguments)
+        await self._output.event("response.mcp_call_arguments.delta", **ids, delta=arguments)
         item["arguments"] = arguments
-        await self.event("response.mcp_call_arguments.done", **ids, arguments=arguments)
-        await self.event("response.mcp_call.in_progress", item_id=item["id"], output_index=index)
-        outcome = await self._mcp_outcome(label, name, arguments)
+        await self._output.event("response.mcp_call_arguments.done", **ids, arguments=arguments)
+        await self._output.event(
+            "response.mcp_call.in_progress", item_id=item["id"], output_index=index
+        )
+        outcome = await self._outcome(label, name, arguments)
         item.update(output=outcome.output, error=outcome.error)
         done = "response.mcp_call.failed" if outcome.error else "response.mcp_call.completed"
-        await self.event(done, item_id=item["id"], output_index=index)
-        await self.close_item(run, item, index)
+        await self._output.event(done, item_id=item["id"], output_index=index)
+        await self._output.close_item(run, item, index)
 
-    async def _mcp_outcome(self, label: str, name: str, arguments: str) -> McpCallOutcome:
+    async def _outcome(self, label: str, name: str, arguments: str) -> McpCallOutcome:
         try:
             parsed = json.loads(arguments or "{}")
         except json.JSONDecodeError:

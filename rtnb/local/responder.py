@@ -19,7 +19,7 @@ from typing import Any
 from rtnb.local.chat_policy import ChatPolicy
 from rtnb.local.chat_responder import ChatReply
 from rtnb.local.conversation import Conversation, Item
-from rtnb.local.mcp_responder import McpResponding, mcp_label
+from rtnb.local.mcp_responder import McpSteps, mcp_label
 from rtnb.local.mcp_tools import McpServers
 from rtnb.local.policy import CallTool, Policy, PolicyInput, Reply, Say
 from rtnb.local.response_run import (
@@ -41,7 +41,7 @@ from rtnb.protocol.events import new_id
 __all__ = ["Responder"]
 
 
-class Responder(McpResponding):
+class Responder:
     """Runs responses for one connection: policy call, then item events on the wire."""
 
     def __init__(
@@ -56,7 +56,7 @@ class Responder(McpResponding):
     ) -> None:
         self._send = send
         self.tts_engine = tts_engine
-        self._mcp = mcp
+        self._mcp = McpSteps(self, mcp)
         self._conversation = conversation
         self._policy = policy
         self._pacing = realtime_pacing
@@ -92,6 +92,10 @@ class Responder(McpResponding):
         """The item was deleted."""
         self._audio_ms.pop(item_id, None)
 
+    async def mcp_reply(self, run: ResponseRun, reply: CallTool, label: str) -> None:
+        """Answer the policy's call of a hosted MCP tool: ask for approval, or run it."""
+        await self._mcp.reply(run, reply, label)
+
     async def run(self, run: ResponseRun, turn: PolicyInput) -> None:
         """Stream one response from ``response.created`` to ``response.done``."""
         await self._send(
@@ -102,10 +106,10 @@ class Responder(McpResponding):
             }
         )
         try:
-            turn = await self._mcp_turn(run, turn)
+            turn = await self._mcp.offer_tools(run, turn)
             if isinstance(self._policy, ChatPolicy):
                 await self._chat(run, turn)
-            elif not await self._mcp_run_approved(run, turn):
+            elif not await self._mcp.run_approved(run, turn):
                 reply = await self._ask(run, turn)
                 label = mcp_label(reply, turn.tools) if isinstance(reply, CallTool) else None
                 if isinstance(reply, Say):
@@ -127,7 +131,7 @@ class Responder(McpResponding):
 
     async def _chat(self, run: ResponseRun, turn: PolicyInput) -> None:
         """Stream the answer of a chat model (an approved MCP call runs first, as above)."""
-        if not await self._mcp_run_approved(run, turn):
+        if not await self._mcp.run_approved(run, turn):
             await ChatReply(self, self._policy, run).stream(turn)
 
     async def _ask(self, run: ResponseRun, turn: PolicyInput) -> Reply:

@@ -1,6 +1,7 @@
-"""The session package's structure: parts, not mixins; no import circle; no private reach-ins.
+"""Structure: parts, not mixins; no import circle in ``rtnb``; no private reach-ins.
 
-These parse ``rtnb/session/*.py`` with :mod:`ast` (nothing is imported but the session class).
+The session package and the local server are composed of parts that talk through their public
+surface. These parse the sources with :mod:`ast` (nothing is imported but the session class).
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ from pathlib import Path
 import rtnb.session
 from rtnb.session import RealtimeSession
 
-PACKAGE = "rtnb.session"
-SOURCES = sorted(Path(rtnb.session.__file__).parent.glob("*.py"))
+ROOT = Path(rtnb.__file__).parent
+ALL_SOURCES = sorted(ROOT.rglob("*.py"))
+# The composed packages: no mixins, no reading another object's private attributes.
+SOURCES = sorted([*Path(rtnb.session.__file__).parent.glob("*.py"), *(ROOT / "local").glob("*.py")])
 
 
 def _module_name(path: Path) -> str:
-    return PACKAGE if path.stem == "__init__" else f"{PACKAGE}.{path.stem}"
+    parts = ("rtnb", *path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
 def _parse(path: Path) -> ast.Module:
@@ -31,12 +35,19 @@ def _is_type_checking(node: ast.If) -> bool:
     )
 
 
-def _runtime_imports(tree: ast.Module, module: str) -> set[str]:
-    """Session modules that ``module`` imports when it runs (anything but ``TYPE_CHECKING``)."""
-    package = module if module == PACKAGE else module.rpartition(".")[0]
+def _runtime_imports(tree: ast.Module, module: str, *, on_use: bool = True) -> set[str]:
+    """rtnb modules that ``module`` imports when it runs (anything but ``TYPE_CHECKING``).
+
+    ``on_use=False`` leaves out the imports inside functions (those made when first used).
+    """
+    known = {_module_name(path) for path in ALL_SOURCES}
+    is_package = (ROOT / Path(*module.split(".")[1:]) / "__init__.py").exists()
+    package = module if is_package else module.rpartition(".")[0]
     found: set[str] = set()
 
     def visit(node: ast.AST) -> None:
+        if not on_use and isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            return
         if isinstance(node, ast.If) and _is_type_checking(node):
             for child in node.orelse:
                 visit(child)
@@ -47,8 +58,8 @@ def _runtime_imports(tree: ast.Module, module: str) -> set[str]:
                 target = f"{base}.{node.module}" if node.module else base
             else:
                 target = node.module or ""
-            if target == PACKAGE:  # from . import x: x may be a module
-                found.update(f"{PACKAGE}.{alias.name}" for alias in node.names)
+            # from package import x: x may be a module
+            found.update(f"{target}.{alias.name}" for alias in node.names)
             found.add(target)
         elif isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
@@ -56,13 +67,13 @@ def _runtime_imports(tree: ast.Module, module: str) -> set[str]:
             visit(child)
 
     visit(tree)
-    known = {_module_name(path) for path in SOURCES}
     return {name for name in found if name in known and name != module}
 
 
-def _import_graph() -> dict[str, set[str]]:
+def _import_graph(sources: list[Path], *, on_use: bool = True) -> dict[str, set[str]]:
     return {
-        _module_name(path): _runtime_imports(_parse(path), _module_name(path)) for path in SOURCES
+        _module_name(path): _runtime_imports(_parse(path), _module_name(path), on_use=on_use)
+        for path in sources
     }
 
 
@@ -89,9 +100,19 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
-def test_the_session_modules_import_each_other_without_a_circle() -> None:
-    graph = _import_graph()
-    assert graph[f"{PACKAGE}.session"], "the import graph was not read"
+def test_rtnb_imports_without_a_circle() -> None:
+    # Import time: module-level imports. (An import made on use, inside a function, may go
+    # against the layers: ``RealtimeSession.widget()`` imports the widgets, which use sessions.)
+    graph = _import_graph(ALL_SOURCES, on_use=False)
+    assert "rtnb.local.responder" in graph["rtnb.local.responses"], "the graph was not read"
+    cycle = find_cycle(graph)
+    assert cycle is None, "import circle: " + " -> ".join(cycle or ())
+
+
+def test_the_composed_packages_need_no_import_on_use_to_avoid_a_circle() -> None:
+    # Within the session package and the local server, imports inside functions count too.
+    graph = _import_graph(SOURCES)
+    assert graph["rtnb.session.session"], "the graph was not read"
     cycle = find_cycle(graph)
     assert cycle is None, "import circle: " + " -> ".join(cycle or ())
 
@@ -110,7 +131,7 @@ def test_realtime_session_is_composed_not_mixed_in() -> None:
 
 
 def test_no_mixin_classes_remain() -> None:
-    mixin = re.compile(r"Mixin|Support$|Handlers$|^Muting$|Switching$|Editing$")
+    mixin = re.compile(r"Mixin|Support$|Handlers$|^Muting$|Switching$|Editing$|Responding$")
     found = [
         f"{path.name}: {node.name}"
         for path in SOURCES
@@ -121,14 +142,22 @@ def test_no_mixin_classes_remain() -> None:
 
 
 def _private_reach_ins(tree: ast.Module) -> list[str]:
-    """``x._name`` where ``x`` is not ``self``/``cls`` (``ruff`` rule SLF001, as a test)."""
+    """``x._name`` where ``x`` is not ``self``/``cls`` or a module (``ruff`` rule SLF001)."""
+    modules = {
+        (alias.asname or alias.name).partition(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
     found = []
     for node in ast.walk(tree):
         if (
             isinstance(node, ast.Attribute)
             and node.attr.startswith("_")
             and not (node.attr.startswith("__") and node.attr.endswith("__"))
-            and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
+            and not (
+                isinstance(node.value, ast.Name) and node.value.id in ("self", "cls", *modules)
+            )
         ):
             found.append(f"line {node.lineno}: {ast.unparse(node)}")
     return found
