@@ -41,6 +41,12 @@ TEXT_EVENTS: dict[str, tuple[str, ContentType, bool]] = {
 }
 
 
+def emit_history_updated(events: EventDispatcher, history: History) -> None:
+    """Emit ``history_updated`` with a snapshot of ``history``, if anyone listens."""
+    if events.wants("history_updated"):
+        events.emit(HistoryUpdatedEvent(history.snapshot()))
+
+
 class OutputText(Protocol):
     """Where output words go (the output guardrails): a delta, or (``final``) the whole text."""
 
@@ -75,9 +81,7 @@ class Conversation:
 
     def history_updated(self) -> None:
         """Emit ``history_updated`` (if anyone listens)."""
-        events = self._events
-        if events.wants("history_updated"):
-            events.emit(HistoryUpdatedEvent(self.history.snapshot()))
+        emit_history_updated(self._events, self.history)
 
     def _history_added(self, item: HistoryItem) -> None:
         events = self._events

@@ -18,8 +18,8 @@ from rtnb.protocol.gate import ResponseGate
 from rtnb.protocol.mcp import MCP_ITEM_TYPES
 
 from .agent import RealtimeAgent
+from .conversation import emit_history_updated
 from .dispatch import EventDispatcher
-from .events import HistoryUpdatedEvent
 from .handoffs import Handoff
 from .history import History
 from .tool_runner import ToolRunner
@@ -94,11 +94,8 @@ class ToolCalls:
 
     def send_output(self, call_id: str, output: str, *, respond: bool = True) -> None:
         """Record a call's output, send it, and (``respond``) ask for a response."""
-        history = self._history
-        if history.set_tool_output(call_id, output) is not None:
-            events = self._events
-            if events.wants("history_updated"):
-                events.emit(HistoryUpdatedEvent(history.snapshot()))
+        if self._history.set_tool_output(call_id, output) is not None:
+            emit_history_updated(self._events, self._history)
         self._send(ce.function_call_output(call_id, output))
         # One held response.create answers every finished call; background results ask none.
         if respond and self._gate.held == 0:

@@ -359,3 +359,22 @@ async def test_background_result_sends_output_without_a_response(
         transport.sent_of_type("conversation.item.create")[1]
     )
     assert len(transport.sent_of_type("response.create")) == 1
+
+
+async def test_a_tool_output_is_announced_as_a_history_update(
+    session: RealtimeSession, transport: ScriptedTransport
+) -> None:
+    # The outputs as each history_updated saw them when it was emitted (the items are live).
+    seen: list[list[str | None]] = []
+    announced = asyncio.Event()
+
+    def on_update(event: Any) -> None:
+        outputs_now = [i.output for i in event.history if isinstance(i, FunctionCallItem)]
+        seen.append(outputs_now)
+        if outputs_now == ["stored tea"]:
+            announced.set()
+
+    session.on("history_updated", on_update)
+    call(transport, "c1", "remember", '{"fact": "tea"}')  # a background result: no new response
+    await asyncio.wait_for(announced.wait(), timeout=10)
+    assert seen[0] == [None]  # the call arrived before its output
