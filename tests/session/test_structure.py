@@ -24,6 +24,9 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+MODULES = frozenset(_module_name(path) for path in ALL_SOURCES)
+
+
 def _parse(path: Path) -> ast.Module:
     return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
 
@@ -40,7 +43,6 @@ def _runtime_imports(tree: ast.Module, module: str, *, on_use: bool = True) -> s
 
     ``on_use=False`` leaves out the imports inside functions (those made when first used).
     """
-    known = {_module_name(path) for path in ALL_SOURCES}
     is_package = (ROOT / Path(*module.split(".")[1:]) / "__init__.py").exists()
     package = module if is_package else module.rpartition(".")[0]
     found: set[str] = set()
@@ -67,7 +69,7 @@ def _runtime_imports(tree: ast.Module, module: str, *, on_use: bool = True) -> s
             visit(child)
 
     visit(tree)
-    return {name for name in found if name in known and name != module}
+    return {name for name in found if name in MODULES and name != module}
 
 
 def _import_graph(sources: list[Path], *, on_use: bool = True) -> dict[str, set[str]]:
