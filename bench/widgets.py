@@ -185,12 +185,14 @@ async def scenario(name, jitter, loaded):
         p.play(tone(200), "warmup")
         p.end()
         await until(lambda: p.positions.get("warmup", 0) >= 199, 60, name + " warm-up")
-        latencies = len(p.latencies)
+        latencies, deliveries = len(p.latencies), len(p.delivery_log)
         loop = asyncio.get_running_loop()
         chunk = tone(20)
+        lateness = []
         start = loop.time()
         for i in range(SECONDS * 50):
             await asyncio.sleep(max(0.0, start + i * 0.02 - loop.time()))
+            lateness.append(loop.time() - (start + i * 0.02))
             p.play(chunk, "stream")
         p.end()
         sent = p.sent["stream"]
@@ -202,6 +204,8 @@ async def scenario(name, jitter, loaded):
             "seconds": SECONDS,
             "underrun_log": [row for row in p.underrun_log if row["item"] == "stream"],
             "latencies": p.latencies[latencies:],
+            "deliveries": p.delivery_log[deliveries:],
+            "lateness": lateness,
             "played_ms": p.positions["stream"],
             "sent_ms": sent,
         }}
@@ -478,7 +482,7 @@ def scenario_rows(scenarios: dict[str, Any]) -> list[Row]:
             (
                 median(latency),
                 f"p95 {_fmt_ms(p95(latency))}; kernel send -> first sample out (page clock, "
-                f"output timestamp); {len(latency)} messages; {load}",
+                f"output timestamp); {len(latency)} messages; {_delivery(s)}; {load}",
                 f"<= {jitter + 100}" if strict else "",
             ),
             (
@@ -495,6 +499,20 @@ def scenario_rows(scenarios: dict[str, Any]) -> list[Row]:
                 met = check(value, op, float(bound))
             rows.append(Row(BENCH, metric, value, unit, target=target, met=met, note=note))
     return rows
+
+
+def _delivery(scenario: dict[str, Any]) -> str:
+    """Where the latency comes from: the kernel's sends, the way to the page, the buffer."""
+    rows = scenario["deliveries"]
+    kernel = [late * 1000 for late in scenario["lateness"]]
+    to_page = [row["to_page_ms"] for row in rows]
+    late = [row["late_ms"] for row in rows]
+    target = [row["target_ms"] for row in rows]
+    return (
+        f"kernel sends late by p95 {_fmt_ms(p95(kernel))}, to the page p95 "
+        f"{_fmt_ms(p95(to_page))}, lateness at the worklet p95 {_fmt_ms(p95(late))} / max "
+        f"{_fmt_ms(max(late, default=None))}, buffer target median {_fmt_ms(median(target))}"
+    )
 
 
 def _fmt_ms(value: float | None) -> str:

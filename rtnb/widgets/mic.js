@@ -1,6 +1,7 @@
 // rtnb microphone: AudioWorklet capture -> PCM16 mono 24 kHz chunks -> kernel (binary messages).
 const TARGET_RATE = 24000;
 const FRAME_MS = 20; // the level meter and barge-in detection look at the audio in 20 ms frames
+const METER_MS = 100; // the meter is redrawn at most this often
 
 // Runs in the AudioWorkletGlobalScope: resamples the input (linear interpolation, a no-op step of
 // 1 when the context already runs at 24 kHz), posts the peak of each frame and, once a chunk of
@@ -122,7 +123,7 @@ class Capture {
 
   onChunk({ pcm, peak }) {
     this.peak = peak;
-    if (this.model.get("muted")) return this.redraw();
+    if (this.model.get("muted")) return this.redraw(false);
     this.detectBargeIn(peak);
     if (pcm) {
       const msg = { type: "audio" };
@@ -130,7 +131,7 @@ class Capture {
       this.model.send(msg, undefined, [pcm]);
       this.sent += 1;
     }
-    this.redraw();
+    this.redraw(false);
   }
 
   // The user speaks over the answer: tell the player (in this page) at once, once per utterance.
@@ -150,8 +151,16 @@ class Capture {
     }
   }
 
-  redraw() {
-    // At most once per animation frame: 50 frames a second must not mean 50 layouts.
+  redraw(soon = true) {
+    // At most once per animation frame; the meter alone (a level every 20 ms) at most every
+    // METER_MS: each frame drawn costs the page a paint.
+    if (!soon) {
+      this.meterTimer ??= setTimeout(() => {
+        this.meterTimer = null;
+        this.redraw();
+      }, METER_MS);
+      return;
+    }
     if (this.frame) return;
     this.frame = requestAnimationFrame(() => {
       this.frame = null;
@@ -192,6 +201,8 @@ function render({ model, el }) {
   const mute = el.querySelector(".rtnb-mic-mute");
   const bar = el.querySelector(".rtnb-meter-bar");
   const status = el.querySelector(".rtnb-mic-status");
+  const toggleLabel = toggle.querySelector("span");
+  const muteLabel = mute.querySelector("span");
 
   toggle.onclick = () => (capture.ctx ? capture.stop() : capture.start());
   mute.onclick = () => {
@@ -199,26 +210,34 @@ function render({ model, el }) {
     model.save_changes();
   };
 
+  // Only what changed is written: an unchanged text still replaces its node and costs a layout.
+  const put = (node, key, value) => {
+    if (node[key] !== value) node[key] = value;
+  };
+  status.onmouseenter = () => {
+    status.title = capture.ctx
+      ? `${model.get("device_rate")} Hz → 24 kHz · ${capture.sent} chunks sent`
+      : "click Start mic and allow the browser to use the microphone";
+  };
   const draw = () => {
     const on = Boolean(capture.ctx);
     const muted = model.get("muted");
-    toggle.querySelector("span").textContent = on ? "Stop mic" : "Start mic";
+    put(toggleLabel, "textContent", on ? "Stop mic" : "Start mic");
     toggle.classList.toggle("rtnb-active", on);
-    mute.querySelector("span").textContent = muted ? "Unmute" : "Mute";
+    put(muteLabel, "textContent", muted ? "Unmute" : "Mute");
     mute.classList.toggle("rtnb-active", muted);
-    mute.disabled = !on;
+    put(mute, "disabled", !on);
     const db = capture.peak > 0 ? 20 * Math.log10(capture.peak) : -60;
-    bar.style.width = `${Math.max(0, Math.min(100, ((db + 60) / 60) * 100))}%`;
+    // A transform, not a width: the meter moves 50 times a second without a layout.
+    const level = Math.max(0, Math.min(1, (db + 60) / 60)).toFixed(2);
+    put(bar.style, "transform", `scaleX(${level})`);
     bar.classList.toggle("rtnb-muted", muted);
     const error = model.get("error");
     // off / listening / speaking (louder than the barge-in level) / muted / error
     const speaking = on && !muted && db >= model.get("barge_in_db");
     const state = error ? "error" : !on ? "off" : muted ? "muted" : speaking ? "speaking" : "listening";
-    status.dataset.state = state;
-    status.textContent = error || (state === "off" ? "mic off" : state);
-    status.title = on
-      ? `${model.get("device_rate")} Hz → 24 kHz · ${capture.sent} chunks sent`
-      : "click Start mic and allow the browser to use the microphone";
+    put(status.dataset, "state", state);
+    put(status, "textContent", error || (state === "off" ? "mic off" : state));
   };
   capture.views.add(draw);
   model.on("change:error", draw);

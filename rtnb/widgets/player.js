@@ -2,19 +2,21 @@
 // From the kernel: {type: "audio", item, t?} + one PCM16 buffer; {type: "end"} (no more audio for
 // now: play what is queued); {type: "clear"} (stop at once, drop the queue); {type: "resume"} (a
 // barge-in pause was not confirmed: play on); {type: "act_stop"} (benchmark: act as a user stop).
-// To the kernel: {type: "played", item, ms, level_ms, target_ms}: how much of an item was really
-// played, the buffer level and its target; {type: "cleared"} once a clear took effect (after its
-// last "played" reports); {type: "stopped", by, page_ms, ack_ms} when the page stopped playback
+// To the kernel: {type: "played", item, ms, level_ms, target_ms, latency?}: how much of an item
+// was really played, the buffer level and its target (with `bench`, `latency` lists per message
+// played since the last report [kernel send -> first sample out, send -> this page, lateness at
+// the worklet, buffer target], ms); {type: "cleared"} once a clear took effect (after its last
+// "played" reports); {type: "stopped", by, page_ms, ack_ms} when the page stopped playback
 // itself: page_ms from the act to silence in the rendered audio, ack_ms until the page heard (a
 // click on an element of class `rtnb-stop-<uid>`, or a barge-in from a Mic); {type: "underrun",
-// item, played_ms, target_ms, slack_ms, peak_ms, late_ms} when audio came again after running dry (how late
-// it was against the target); {type: "latency", ms: [...]} (with `bench`): kernel send -> first
-// sample of each message played, sent along with the "played" reports.
+// item, played_ms, target_ms, slack_ms, peak_ms, late_ms} when audio came again after running
+// dry (how late it was against the target).
 const RATE = 24000; // the worklet is player_worklet.js (the `_worklet` trait)
 // The worklet reports to the page every STATUS_MS (the status line); the page reports to the
 // kernel every `report_ms` while playing, and at once on a stop or at the end of the audio. Each
 // message to the kernel costs the page a busy/idle status round in JupyterLab.
 const STATUS_MS = 50;
+const TEXT_MS = 250; // the status line's numbers are redrawn at most this often
 
 // Delays messages by a random 0-N ms without reordering them (a test and benchmark option).
 class Jitter {
@@ -65,7 +67,7 @@ class Playback {
     this.jitter = new Jitter((msg, transfer) => this.post(msg, transfer));
     this.dirty = false;
     this.reportedAt = 0; // page time of the last "played" report to the kernel
-    this.latencies = []; // with `bench`: kernel send -> played, ms, not yet sent
+    this.latencies = []; // with `bench`: [send -> played, send -> page, late, target] ms, unsent
   }
 
   async open() {
@@ -84,8 +86,8 @@ class Playback {
         prebufferMs: model.get("prebuffer_ms"),
         minMs: model.get("min_buffer_ms"),
         maxMs: model.get("max_buffer_ms"),
-        marginMs: 40,
-        decayPerSecond: 0.02,
+        marginMs: 30,
+        memorySeconds: 30,
         reportMs: STATUS_MS,
       },
     });
@@ -118,6 +120,7 @@ class Playback {
       const view = buffers[0];
       const pcm = view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength);
       const out = { type: "audio", item: msg.item, pcm, t: msg.t };
+      if (msg.t !== undefined) out.toPage = performance.timeOrigin + performance.now() - msg.t;
       this.jitter.push(this.model.get("jitter_ms"), out, [pcm]);
     } else if (msg.type === "clear") {
       this.jitter.drop();
@@ -167,8 +170,10 @@ class Playback {
       this.model.set("underruns", data.underruns);
       this.model.save_changes();
     } else if (data.status) {
+      for (const [item, ms] of data.played) this.onPlayed(item, ms);
       this.levelMs = data.level;
       this.targetMs = data.target;
+      const changed = this.active !== data.active || data.final;
       this.active = data.active;
       if (data.stamps.length) this.stamped(data.stamps);
       const now = performance.now();
@@ -176,37 +181,41 @@ class Playback {
         this.dirty = false;
         this.reportedAt = now;
         const ms = this.positions.get(this.lastItem) || 0;
-        this.model.send({
-          type: "played",
-          item: this.lastItem,
-          ms,
-          level_ms: data.level,
-          target_ms: data.target,
-        });
-        if (this.latencies.length) this.model.send({ type: "latency", ms: this.latencies.splice(0) });
+        const report = { type: "played", item: this.lastItem, ms };
+        report.level_ms = data.level;
+        report.target_ms = data.target;
+        if (this.latencies.length) {
+          // With `bench`: in the same message (each message costs the page a busy/idle round).
+          report.latency = this.latencies.splice(0);
+        }
+        this.model.send(report);
       }
-      this.redraw();
-    } else {
-      const { item, ms } = data;
-      const before = this.positions.get(item) || 0;
-      this.positions.set(item, ms);
-      this.playedMs += ms - before;
-      if (item !== this.lastItem && this.dirty) {
-        this.model.send({ type: "played", item: this.lastItem, ms: this.positions.get(this.lastItem) });
-      }
-      this.lastItem = item;
-      this.dirty = true;
+      this.redraw(changed);
     }
   }
 
+  onPlayed(item, ms) {
+    const before = this.positions.get(item) || 0;
+    this.positions.set(item, ms);
+    this.playedMs += ms - before;
+    if (item !== this.lastItem && this.dirty) {
+      this.model.send({ type: "played", item: this.lastItem, ms: this.positions.get(this.lastItem) });
+    }
+    this.lastItem = item;
+    this.dirty = true;
+  }
+
   stamped(stamps) {
-    // Kernel send (epoch ms) -> the moment the first sample of each message leaves the speaker.
+    // Kernel send (epoch ms) -> the moment the first sample of each message leaves the speaker;
+    // with how long the message took to reach this thread, how late it reached the worklet
+    // against the stream's best arrival, and the buffer's target when it began to play.
     const ts = this.ctx.getOutputTimestamp ? this.ctx.getOutputTimestamp() : {};
     const ok = ts.performanceTime > 0;
     const perf = ok ? ts.performanceTime : performance.now();
     const ctxTime = ok ? ts.contextTime : this.ctx.currentTime;
-    for (const [t, frame] of stamps) {
-      this.latencies.push(performance.timeOrigin + perf + (frame / RATE - ctxTime) * 1000 - t);
+    for (const [t, frame, toPage, late, target] of stamps) {
+      const played = performance.timeOrigin + perf + (frame / RATE - ctxTime) * 1000 - t;
+      this.latencies.push([played, toPage, late, target]);
     }
   }
 
@@ -215,8 +224,17 @@ class Playback {
     this.ctx = this.node = null;
   }
 
-  redraw() {
-    // Views draw at most once per animation frame, after the audio work of this task.
+  redraw(soon = true) {
+    // Views draw at most once per animation frame, after the audio work of this task. The
+    // worklet's status (every 50 ms) only moves numbers: those are drawn at most every
+    // TEXT_MS, so a playing player costs the page a few layouts a second, not twenty.
+    if (!soon) {
+      this.textTimer ??= setTimeout(() => {
+        this.textTimer = null;
+        this.redraw();
+      }, TEXT_MS);
+      return;
+    }
     if (this.frame) return;
     this.frame = requestAnimationFrame(() => {
       this.frame = null;
@@ -263,9 +281,13 @@ function render({ model, el }) {
   const status = el.querySelector(".rtnb-player-status");
   enable.onclick = () => (playback.ctx ? playback.resume() : playback.open());
 
+  // Only what changed is written: an unchanged text still replaces its node and costs a layout.
+  const put = (node, key, value) => {
+    if (node[key] !== value) node[key] = value;
+  };
   const draw = () => {
     const ctx = playback.ctx ? playback.ctx.state : "idle";
-    enable.hidden = ctx === "running";
+    put(enable, "hidden", ctx === "running");
     const error = model.get("error");
     const played = Math.round(playback.playedMs);
     // idle (no audio yet) / blocked (the browser wants a click) / playing / ready / error
@@ -278,21 +300,25 @@ function render({ model, el }) {
         : ctx === "suspended"
           ? "blocked"
           : "idle";
-    state.dataset.state = shown;
-    state.textContent = shown === "blocked" ? "click Enable audio" : `speaker ${shown}`;
+    put(state.dataset, "state", shown);
+    put(state, "textContent", shown === "blocked" ? "click Enable audio" : `speaker ${shown}`);
     const buffer = playback.ctx
       ? ` · buffer ${Math.round(playback.levelMs)} ms (target ${Math.round(playback.targetMs)})`
       : "";
     const underruns = model.get("underruns");
-    status.textContent =
+    put(
+      status,
+      "textContent",
       error ||
-      `played ${(played / 1000).toFixed(1)} s${buffer}` +
-        (underruns ? ` · ${underruns} underrun${underruns > 1 ? "s" : ""}` : "");
-    status.dataset.playedMs = String(played);
-    status.dataset.item = playback.lastItem;
-    status.dataset.itemMs = String(Math.round(playback.positions.get(playback.lastItem) || 0));
-    status.dataset.levelMs = String(Math.round(playback.levelMs));
-    status.dataset.targetMs = String(Math.round(playback.targetMs));
+        `played ${(played / 1000).toFixed(1)} s${buffer}` +
+          (underruns ? ` · ${underruns} underrun${underruns > 1 ? "s" : ""}` : ""),
+    );
+    const data = status.dataset;
+    put(data, "playedMs", String(played));
+    put(data, "item", playback.lastItem);
+    put(data, "itemMs", String(Math.round(playback.positions.get(playback.lastItem) || 0)));
+    put(data, "levelMs", String(Math.round(playback.levelMs)));
+    put(data, "targetMs", String(Math.round(playback.targetMs)));
   };
   playback.views.add(draw);
   model.on("change:error", draw);

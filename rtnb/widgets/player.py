@@ -90,6 +90,11 @@ class Player(anywidget.AnyWidget):
         that ended it was)."""
         self.latencies: list[float] = []
         """With ``bench``: kernel send -> first sample played in the page, ms per message."""
+        self.delivery_log: list[dict[str, float]] = []
+        """With ``bench``, one row per message, as :attr:`latencies`: ``to_page_ms`` (kernel send
+        -> the page's main thread), ``late_ms`` (how late it reached the playback worklet against
+        the stream's best arrival) and ``target_ms`` (the jitter buffer's target as it began to
+        play)."""
         self.stops: list[dict[str, Any]] = []
         """Stops made in the page: ``by`` ("user", "barge_in"), ``page_ms`` (the act -> silence in
         the rendered audio) and ``ack_ms`` (the act -> the page's main thread heard it)."""
@@ -207,6 +212,7 @@ class Player(anywidget.AnyWidget):
                 level, target = content.get("level_ms"), content.get("target_ms")
                 if isinstance(level, (int, float)) and isinstance(target, (int, float)):
                     self._bridge.call(self._on_level, item, float(ms), float(level), float(target))
+                self._on_latency(content)
         elif kind == "stopped":
             times = [content.get(k) for k in ("page_ms", "ack_ms")]
             page_ms, ack_ms = (float(t) if _number(t) else None for t in times)
@@ -215,10 +221,20 @@ class Player(anywidget.AnyWidget):
             keys = ("item", "played_ms", "target_ms", "slack_ms", "peak_ms", "late_ms")
             row = {k: content.get(k) for k in keys}
             self._bridge.call(self.underrun_log.append, row)
-        elif kind == "latency":
-            values = content.get("ms")
-            if isinstance(values, list):
-                self._bridge.call(self.latencies.extend, [float(v) for v in values if _number(v)])
+
+    def _on_latency(self, content: dict[str, Any]) -> None:
+        # With `bench`: [send -> played, send -> page, late, target] per message, in ms.
+        rows = content.get("latency")
+        if not isinstance(rows, list):
+            return
+        rows = [row for row in rows if isinstance(row, list) and len(row) == 4]
+        rows = [row for row in rows if all(_number(v) for v in row)]
+        self._bridge.call(self.latencies.extend, [float(row[0]) for row in rows])
+        keys = ("to_page_ms", "late_ms", "target_ms")
+        self._bridge.call(
+            self.delivery_log.extend,
+            [dict(zip(keys, map(float, row[1:]), strict=True)) for row in rows],
+        )
 
     # Loop side.
     def _on_cleared(self) -> None:

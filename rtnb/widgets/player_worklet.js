@@ -3,12 +3,16 @@
 // clear), the best arrival seen: D = arrival frame - content position, minD its minimum. A
 // message is `late` by D - minD. The slack of the stream, how late audio may come without a gap,
 // is now + queued - received - minD; it stays constant while playing and grows while waiting.
-// Playback (re)starts when the slack reaches `target`. The target follows the peak lateness
-// (+ a margin), grows on each underrun, and shrinks slowly (peak and boost decay) within
-// [min, max]. While playing, the slack moves towards the target by reading the queue up to 3 %
-// faster or slower (linear interpolation). Gaps fade out and back in over FADE samples; a sample
-// counts as played when it leaves the queue, so played-ms stay exact.
+// Playback (re)starts when the slack reaches `target`: the largest lateness seen over the last
+// `memorySeconds` (one maximum per second of audio clock, kept across streams: the link's jitter
+// outlives a response) plus a margin, within [min, max]. An underrun raises it by the margin for
+// as long as the memory; when the memory forgets a spike, the target steps down. While playing,
+// the slack moves towards the target by reading the queue up to 3 % faster or slower (linear
+// interpolation). Gaps fade out and back in over FADE samples; a sample counts as played when it
+// leaves the queue, so played-ms stay exact.
 const FADE = 96; // 4 ms
+const HEADROOM = 1.1; // the target is 10 % above the largest lateness remembered, plus the margin
+const UNDERRUN_STEP = 1.25; // the audio that ends an underrun is remembered 25 % later than it came
 const RATE_STEP = 0.03; // play up to 3 % faster or slower to move the slack towards the target
 class RtnbPlayback extends AudioWorkletProcessor {
   constructor(options) {
@@ -18,12 +22,14 @@ class RtnbPlayback extends AudioWorkletProcessor {
     this.min = frames(o.minMs);
     this.max = frames(o.maxMs);
     this.margin = frames(o.marginMs);
-    this.boost = Math.max(0, frames(o.prebufferMs) - this.margin); // decays; underruns add to it
-    this.peak = 0; // decaying peak lateness, frames
-    this.decay = o.decayPerSecond / sampleRate; // fraction of the peak lost per frame
-    this.boostDecay = (2.5 * o.decayPerSecond) / sampleRate;
+    // The largest lateness (frames) of each of the last memorySeconds seconds, newest last. The
+    // pre-buffer stands as the first second's, until real lateness is known.
+    this.maxima = [Math.max(0, frames(o.prebufferMs) - this.margin)];
+    this.memory = Math.max(1, Math.round(o.memorySeconds));
+    this.second = Math.floor(currentFrame / sampleRate);
+    this.peak = this.maxima[0];
     this.target = 0;
-    this.retarget();
+    this.remember(0);
     this.reportEvery = frames(o.reportMs);
     this.queue = [];
     this.head = 0;
@@ -45,8 +51,19 @@ class RtnbPlayback extends AudioWorkletProcessor {
     this.underruns = 0;
     this.port.onmessage = ({ data }) => this.onMessage(data);
   }
-  retarget() {
-    const want = Math.max(this.min, this.peak + this.margin + this.boost);
+  remember(late) {
+    // Record a lateness (frames) in the current second; forget seconds past the memory.
+    const second = Math.floor(currentFrame / sampleRate);
+    if (second !== this.second) {
+      const steps = Math.min(this.memory, second - this.second);
+      for (let k = 0; k < steps; k++) this.maxima.push(0);
+      this.maxima.splice(0, Math.max(0, this.maxima.length - this.memory));
+      this.second = second;
+    }
+    const last = this.maxima.length - 1;
+    if (late > this.maxima[last]) this.maxima[last] = late;
+    this.peak = Math.max(...this.maxima);
+    const want = this.peak * HEADROOM + this.margin;
     this.target = Math.max(this.min, Math.min(this.max, Math.round(want)));
   }
   slack() {
@@ -63,16 +80,17 @@ class RtnbPlayback extends AudioWorkletProcessor {
       const d = currentFrame - s.received;
       if (d < s.minD) s.minD = d;
       const late = d - s.minD;
-      this.peak = Math.max(this.peak, late);
       if (this.dry) {
         // The message that ends an underrun: how late it was against the target of the moment.
         const ms = (frames) => (frames * 1000) / sampleRate;
         this.port.postMessage({ underrun: { ...this.dry, late_ms: ms(late) } });
         this.dry = null;
+        this.remember(late * UNDERRUN_STEP);
       }
-      this.retarget();
+      this.remember(late);
       s.received += samples.length;
-      this.queue.push({ item: msg.item, samples, t: msg.t });
+      const lateMs = (late * 1000) / sampleRate;
+      this.queue.push({ item: msg.item, samples, t: msg.t, toPage: msg.toPage, lateMs });
       this.queued += samples.length;
       this.flush = false;
     } else if (msg.type === "end") {
@@ -90,12 +108,12 @@ class RtnbPlayback extends AudioWorkletProcessor {
   }
   report(final = false) {
     // final: a stop or the end of the audio; the page passes it on to the kernel at once.
-    for (const item of this.dirty) {
-      this.port.postMessage({ item, ms: (this.played.get(item) * 1000) / sampleRate });
-    }
+    // One message: each costs the page's main thread a task.
+    const played = [...this.dirty].map((item) => [item, (this.played.get(item) * 1000) / sampleRate]);
     this.dirty.clear();
     this.port.postMessage({
       status: true,
+      played,
       level: (this.queued * 1000) / sampleRate,
       target: (this.target * 1000) / sampleRate,
       active: this.playing || this.queued > 0,
@@ -125,7 +143,8 @@ class RtnbPlayback extends AudioWorkletProcessor {
     for (; i < end && this.queued > 0; i++) {
       const chunk = this.queue[0];
       if (this.head === 0 && chunk.t !== undefined) {
-        this.stamps.push([chunk.t, currentFrame + i]);
+        const target = (this.target * 1000) / sampleRate;
+        this.stamps.push([chunk.t, currentFrame + i, chunk.toPage, chunk.lateMs, target]);
         chunk.t = undefined;
       }
       const a = chunk.samples[this.head];
@@ -174,13 +193,11 @@ class RtnbPlayback extends AudioWorkletProcessor {
     const out = outputs[0][0];
     const n = out.length;
     let i = 0;
-    this.peak *= 1 - this.decay * n;
-    this.boost *= 1 - this.boostDecay * n;
-    this.retarget();
+    this.remember(0);
     if (this.stopping) {
       if (this.playing) {
         // A short ramp to silence from the samples that would have come next.
-          const fade = Math.min(FADE, this.queued);
+        const fade = Math.min(FADE, this.queued);
         for (; i < fade; i++) {
           out[i] = this.queue[0].samples[this.head] * (1 - (i + 1) / fade) * this.gain;
           this.advance();
@@ -204,8 +221,6 @@ class RtnbPlayback extends AudioWorkletProcessor {
             const ms = (frames) => (frames * 1000) / sampleRate;
             this.dry = { item: this.current, played_ms: ms(this.played.get(this.current)),
               target_ms: ms(this.target), slack_ms: ms(this.slack()), peak_ms: ms(this.peak) };
-            this.boost += this.margin;
-            this.retarget();
             this.port.postMessage({ underruns: this.underruns });
           } else {
             this.stream = null; // drained: the next audio starts a new stream
