@@ -43,7 +43,10 @@ player stream, as in a full-duplex conversation. All clocks are on one machine.
   *added latency*: the kernel stamps each message with ``time.time()`` when it sends it, the
   page maps the frame where the message's first sample is rendered to its clock with
   ``AudioContext.getOutputTimestamp()`` (so the output latency is included) and reports the
-  difference (median; p95 in the note); *stop latency in the page*: the kernel asks the page to
+  difference (median; p95 in the note, with where it comes from: how late the kernel's sends
+  were against the real-time schedule, kernel send -> the page's main thread, how late each
+  message reached the playback worklet against the stream's best arrival, and the buffer's
+  target: ``Player.delivery_log``); *stop latency in the page*: the kernel asks the page to
   act as on a click of the Interrupt button (``Player.act_stop``); from that act to the first
   silent sample the worklet renders, on the audio clock (median; the note adds when the page's
   main thread heard of it). Each note gives the range of the 1-minute load average sampled every
