@@ -170,10 +170,12 @@ class Playback {
       this.model.set("underruns", data.underruns);
       this.model.save_changes();
     } else if (data.status) {
-      for (const [item, ms] of data.played) this.onPlayed(item, ms);
+      const item = this.lastItem;
+      for (const [played, ms] of data.played) this.onPlayed(played, ms);
       this.levelMs = data.level;
       this.targetMs = data.target;
-      const changed = this.active !== data.active || data.final;
+      // A new item, a start, a stop or an end is drawn at once; moving numbers can wait.
+      const changed = this.active !== data.active || data.final || this.lastItem !== item;
       this.active = data.active;
       if (data.stamps.length) this.stamped(data.stamps);
       const now = performance.now();

@@ -23,8 +23,8 @@ class RtnbPlayback extends AudioWorkletProcessor {
     this.max = frames(o.maxMs);
     this.margin = frames(o.marginMs);
     // The largest lateness (frames) of each of the last memorySeconds seconds, newest last. The
-    // pre-buffer stands as the first second's, until real lateness is known.
-    this.maxima = [Math.max(0, frames(o.prebufferMs) - this.margin)];
+    // first second's makes the pre-buffer the target, until real lateness is known.
+    this.maxima = [Math.max(0, (frames(o.prebufferMs) - this.margin) / HEADROOM)];
     this.memory = Math.max(1, Math.round(o.memorySeconds));
     this.second = Math.floor(currentFrame / sampleRate);
     this.peak = this.maxima[0];
@@ -106,7 +106,7 @@ class RtnbPlayback extends AudioWorkletProcessor {
       if (s) s.minD = currentFrame + this.queued - s.received - this.target;
     }
   }
-  report(final = false) {
+  report(final = false, waiting = false) {
     // final: a stop or the end of the audio; the page passes it on to the kernel at once.
     // One message: each costs the page's main thread a task.
     const played = [...this.dirty].map((item) => [item, (this.played.get(item) * 1000) / sampleRate]);
@@ -116,7 +116,7 @@ class RtnbPlayback extends AudioWorkletProcessor {
       played,
       level: (this.queued * 1000) / sampleRate,
       target: (this.target * 1000) / sampleRate,
-      active: this.playing || this.queued > 0,
+      active: waiting || this.playing || this.queued > 0,
       stamps: this.stamps.splice(0),
       final,
     });
@@ -225,8 +225,10 @@ class RtnbPlayback extends AudioWorkletProcessor {
           } else {
             this.stream = null; // drained: the next audio starts a new stream
           }
-          this.report(this.flush);
+          // Drained: the final report says nothing plays; run dry: the stream is still on.
+          const drained = this.flush;
           this.playing = this.flush = false;
+          this.report(drained, !drained);
         }
       }
     }

@@ -189,6 +189,19 @@ def send_typed(page: Any, question: str) -> None:
             print(f"Send click {attempt + 1} for {question!r} did not reach the kernel")
 
 
+RECORD_ITEMS = """() => {
+  // Every item the player's status shows, in order (window.rtnbItems).
+  window.rtnbItems = [];
+  const status = document.querySelector(".rtnb-player-status");
+  const note = () => {
+    const item = status.dataset.item;
+    if (item && !window.rtnbItems.includes(item)) window.rtnbItems.push(item);
+  };
+  new MutationObserver(note).observe(status, { attributes: true, attributeFilter: ["data-item"] });
+  note();
+}"""
+
+
 def run_console_turn(lab: Lab, wav: Path) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
@@ -204,6 +217,7 @@ def run_console_turn(lab: Lab, wav: Path) -> dict[str, Any]:
             page.locator("button.rtnb-connect").click()
             page.wait_for_selector('.rtnb-status[data-status="connected"]', timeout=60_000)
             page.locator(".rtnb-mic-toggle").click()
+            page.evaluate(RECORD_ITEMS)
 
             page.wait_for_function(
                 """() => {
@@ -237,15 +251,17 @@ def run_console_turn(lab: Lab, wav: Path) -> dict[str, Any]:
 
             # Interrupt an answer while it plays: the player stops at once, and the session
             # cuts the item where the browser reported it was.
-            status = page.locator(".rtnb-player-status")
-            previous_item = status.get_attribute("data-item")
+            # The third answer's audio, not a late end of the second's: the page's player
+            # status names each item it plays (recorded since the first question).
+            page.wait_for_function(
+                """() => window.rtnbItems.length === 2
+                  && document.querySelector(".rtnb-player-state").dataset.state === 'ready'""",
+                timeout=120_000,
+            )
             send_typed(page, "What is the weather in Rome?")
             page.wait_for_function(
-                """(previous) => {
-                  const status = document.querySelector(".rtnb-player-status");
-                  return status.dataset.item !== previous && Number(status.dataset.itemMs) >= 200;
-                }""",
-                arg=previous_item,
+                """() => window.rtnbItems.length === 3 && Number(
+                  document.querySelector(".rtnb-player-status").dataset.itemMs) >= 200""",
                 timeout=120_000,
             )
             page.locator("button.rtnb-interrupt").click()
