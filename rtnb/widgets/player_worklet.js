@@ -5,8 +5,9 @@
 // is now + queued - received - minD; it stays constant while playing and grows while waiting.
 // Playback (re)starts when the slack reaches `target`: the largest lateness seen over the last
 // `memorySeconds` (one maximum per second of audio clock, kept across streams: the link's jitter
-// outlives a response) plus a margin, within [min, max]. An underrun raises it by the margin for
-// as long as the memory; when the memory forgets a spike, the target steps down. While playing,
+// outlives a response) plus HEADROOM and a margin, within [min, max]. The audio that ends an
+// underrun is remembered UNDERRUN_STEP later than it came; when the memory forgets a spike, the
+// target steps down. While playing,
 // the slack moves towards the target by reading the queue up to 3 % faster or slower (linear
 // interpolation). Gaps fade out and back in over FADE samples; a sample counts as played when it
 // leaves the queue, so played-ms stay exact.
@@ -27,9 +28,7 @@ class RtnbPlayback extends AudioWorkletProcessor {
     this.maxima = [Math.max(0, (frames(o.prebufferMs) - this.margin) / HEADROOM)];
     this.memory = Math.max(1, Math.round(o.memorySeconds));
     this.second = Math.floor(currentFrame / sampleRate);
-    this.peak = this.maxima[0];
-    this.target = 0;
-    this.remember(0);
+    this.retarget();
     this.reportEvery = frames(o.reportMs);
     this.queue = [];
     this.head = 0;
@@ -52,16 +51,22 @@ class RtnbPlayback extends AudioWorkletProcessor {
     this.port.onmessage = ({ data }) => this.onMessage(data);
   }
   remember(late) {
-    // Record a lateness (frames) in the current second; forget seconds past the memory.
+    // Record a lateness (frames) in the current second; forget seconds past the memory. Called
+    // for every render quantum: the target is recomputed only when the maxima change.
     const second = Math.floor(currentFrame / sampleRate);
-    if (second !== this.second) {
+    const rolled = second !== this.second;
+    if (rolled) {
       const steps = Math.min(this.memory, second - this.second);
       for (let k = 0; k < steps; k++) this.maxima.push(0);
       this.maxima.splice(0, Math.max(0, this.maxima.length - this.memory));
       this.second = second;
     }
     const last = this.maxima.length - 1;
-    if (late > this.maxima[last]) this.maxima[last] = late;
+    const higher = late > this.maxima[last];
+    if (higher) this.maxima[last] = late;
+    if (rolled || higher) this.retarget();
+  }
+  retarget() {
     this.peak = Math.max(...this.maxima);
     const want = this.peak * HEADROOM + this.margin;
     this.target = Math.max(this.min, Math.min(this.max, Math.round(want)));
