@@ -5,7 +5,7 @@
 // To the kernel: {type: "played", item, ms, level_ms, target_ms, latency?}: how much of an item
 // was really played, the buffer level and its target (with `bench`, `latency` lists per message
 // played since the last report [kernel send -> first sample out, send -> this page, lateness at
-// the worklet, buffer target], ms); {type: "cleared"} once a clear took effect (after its last
+// the worklet, buffer target, the audio output's own latency], ms); {type: "cleared"} once a clear took effect (after its last
 // "played" reports); {type: "stopped", by, page_ms, ack_ms} when the page stopped playback
 // itself: page_ms from the act to silence in the rendered audio, ack_ms until the page heard (a
 // click on an element of class `rtnb-stop-<uid>`, or a barge-in from a Mic); {type: "underrun",
@@ -210,14 +210,16 @@ class Playback {
   stamped(stamps) {
     // Kernel send (epoch ms) -> the moment the first sample of each message leaves the speaker;
     // with how long the message took to reach this thread, how late it reached the worklet
-    // against the stream's best arrival, and the buffer's target when it began to play.
+    // against the stream's best arrival, the buffer's target when it began to play, and the
+    // output's latency (rendered -> heard: the device's share, no buffer can save it).
     const ts = this.ctx.getOutputTimestamp ? this.ctx.getOutputTimestamp() : {};
     const ok = ts.performanceTime > 0;
     const perf = ok ? ts.performanceTime : performance.now();
     const ctxTime = ok ? ts.contextTime : this.ctx.currentTime;
+    const output = ((this.ctx.baseLatency || 0) + (this.ctx.outputLatency || 0)) * 1000;
     for (const [t, frame, toPage, late, target] of stamps) {
       const played = performance.timeOrigin + perf + (frame / RATE - ctxTime) * 1000 - t;
-      this.latencies.push([played, toPage, late, target]);
+      this.latencies.push([played, toPage, late, target, output]);
     }
   }
 

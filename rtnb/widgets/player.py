@@ -93,8 +93,8 @@ class Player(anywidget.AnyWidget):
         self.delivery_log: list[dict[str, float]] = []
         """With ``bench``, one row per message, as :attr:`latencies`: ``to_page_ms`` (kernel send
         -> the page's main thread), ``late_ms`` (how late it reached the playback worklet against
-        the stream's best arrival) and ``target_ms`` (the jitter buffer's target as it began to
-        play)."""
+        the stream's best arrival), ``target_ms`` (the jitter buffer's target as it began to
+        play) and ``output_ms`` (the audio output's own latency, rendered -> heard)."""
         self.stops: list[dict[str, Any]] = []
         """Stops made in the page: ``by`` ("user", "barge_in"), ``page_ms`` (the act -> silence in
         the rendered audio) and ``ack_ms`` (the act -> the page's main thread heard it)."""
@@ -223,14 +223,14 @@ class Player(anywidget.AnyWidget):
             self._bridge.call(self.underrun_log.append, row)
 
     def _on_latency(self, content: dict[str, Any]) -> None:
-        # With `bench`: [send -> played, send -> page, late, target] per message, in ms.
+        # With `bench`: [send -> played, send -> page, late, target, output] per message, in ms.
         rows = content.get("latency")
         if not isinstance(rows, list):
             return
-        rows = [row for row in rows if isinstance(row, list) and len(row) == 4]
+        keys = ("to_page_ms", "late_ms", "target_ms", "output_ms")
+        rows = [row for row in rows if isinstance(row, list) and len(row) == 1 + len(keys)]
         rows = [row for row in rows if all(_number(v) for v in row)]
         self._bridge.call(self.latencies.extend, [float(row[0]) for row in rows])
-        keys = ("to_page_ms", "late_ms", "target_ms")
         self._bridge.call(
             self.delivery_log.extend,
             [dict(zip(keys, map(float, row[1:]), strict=True)) for row in rows],

@@ -75,6 +75,35 @@ def test_widgets_rows_from_a_result() -> None:
     assert rows["audio played / sent"].value == pytest.approx(100)
 
 
+def test_scenario_rows_measure_the_buffer_against_its_gapless_floor() -> None:
+    from bench import widgets
+
+    deliveries = [
+        {"to_page_ms": 5.0, "late_ms": 0.0, "target_ms": 300.0, "output_ms": 40.0},
+        {"to_page_ms": 25.0, "late_ms": 280.0, "target_ms": 300.0, "output_ms": 40.0},
+        {"to_page_ms": 60.0, "late_ms": 310.0, "target_ms": 360.0, "output_ms": 44.0},
+    ]
+    scenario = {
+        "seconds": 60,
+        "load": [4.0, 5.0],
+        "underrun_log": [{"played_ms": 500.0, "late_ms": 210.0}],
+        "latencies": [400.0, 420.0, 430.0],
+        "deliveries": deliveries,
+        "lateness": [0.001, 0.05],
+        "stops": [{"page_ms": 4.0, "ack_ms": 20.0}],
+    }
+    rows = {row.metric: row for row in widgets.scenario_rows({"jitter 300 ms + loaded": scenario})}
+    name = "jitter 300 ms + loaded"
+    assert rows[f"underruns after the first, {name}"].met is True
+    added = rows[f"added latency (send -> played), {name}"]
+    assert (added.value, added.met) == (420.0, False)  # the bound: jitter + 100 ms
+    # floor = largest lateness 310 + median output latency 40 + fastest delivery 5
+    over = rows[f"added latency over the gapless floor, {name}"]
+    assert over.value == pytest.approx(420.0 - 355.0)
+    assert "floor 355 ms" in over.note
+    assert rows[f"stop latency in the page, {name}"].met is True
+
+
 @pytest.mark.timeout(400)  # three systems, each a server child and a model load, on a busy machine
 def test_a_short_live_run_produces_its_rows() -> None:
     # A real server child and a real WebSocket, 2 s per system instead of 60.

@@ -209,9 +209,9 @@ async def test_reports_fill_the_buffer_log_underruns_and_latencies() -> None:
     from_thread(from_browser, player, report)
     underrun = {"type": "underrun", "item": "a", "played_ms": 5.0, "target_ms": 120.0}
     from_thread(from_browser, player, underrun | {"late_ms": 150.0})
-    # With bench, the played reports carry [send -> played, send -> page, late, target] per
-    # message; malformed rows are dropped.
-    rows = [[90, 20, 30, 120], "x", [1, 2], [1, "x", 3, 4]]
+    # With bench, the played reports carry [send -> played, send -> page, late, target, output]
+    # per message; malformed rows are dropped.
+    rows = [[90, 20, 30, 120, 42], "x", [1, 2, 3, 4], [1, "x", 3, 4, 5]]
     from_thread(from_browser, player, report | {"ms": 6.0, "latency": rows})
     await until(lambda: bool(player.latencies and player.underrun_log and player.buffer_log))
     assert (player.buffer_ms, player.target_ms) == (80.0, 120.0)
@@ -222,7 +222,9 @@ async def test_reports_fill_the_buffer_log_underruns_and_latencies() -> None:
     ]
     assert player.underrun_log[0]["late_ms"] == 150.0
     assert player.latencies == [90.0]
-    assert player.delivery_log == [{"to_page_ms": 20.0, "late_ms": 30.0, "target_ms": 120.0}]
+    assert player.delivery_log == [
+        {"to_page_ms": 20.0, "late_ms": 30.0, "target_ms": 120.0, "output_ms": 42.0}
+    ]
 
 
 async def test_the_console_lets_the_page_stop_its_player() -> None:
