@@ -67,7 +67,9 @@ class Playback {
     this.jitter = new Jitter((msg, transfer) => this.post(msg, transfer));
     this.dirty = false;
     this.reportedAt = 0; // page time of the last "played" report to the kernel
-    this.latencies = []; // with `bench`: [send -> played, send -> page, late, target] ms, unsent
+    this.reportTimer = null; // a report held back by `report_ms`
+    // With `bench`, unsent: [send -> played, send -> page, late, target, output] ms per message.
+    this.latencies = [];
   }
 
   async open() {
@@ -178,22 +180,30 @@ class Playback {
       const changed = this.active !== data.active || data.final || this.lastItem !== item;
       this.active = data.active;
       if (data.stamps.length) this.stamped(data.stamps);
-      const now = performance.now();
-      if (this.dirty && (data.final || now - this.reportedAt >= this.model.get("report_ms"))) {
-        this.dirty = false;
-        this.reportedAt = now;
-        const ms = this.positions.get(this.lastItem) || 0;
-        const report = { type: "played", item: this.lastItem, ms };
-        report.level_ms = data.level;
-        report.target_ms = data.target;
-        if (this.latencies.length) {
-          // With `bench`: in the same message (each message costs the page a busy/idle round).
-          report.latency = this.latencies.splice(0);
-        }
-        this.model.send(report);
-      }
+      const wait = this.model.get("report_ms") - (performance.now() - this.reportedAt);
+      if (this.dirty && (data.final || wait <= 0)) this.report();
+      // The worklet goes quiet when the audio runs dry: its last position must follow.
+      else if (this.dirty) this.reportTimer ??= setTimeout(() => this.report(), wait);
       this.redraw(changed);
     }
+  }
+
+  report() {
+    // The position of the item playing, and the buffer, to the kernel.
+    clearTimeout(this.reportTimer);
+    this.reportTimer = null;
+    if (!this.dirty) return;
+    this.dirty = false;
+    this.reportedAt = performance.now();
+    const ms = this.positions.get(this.lastItem) || 0;
+    const report = { type: "played", item: this.lastItem, ms };
+    report.level_ms = this.levelMs;
+    report.target_ms = this.targetMs;
+    if (this.latencies.length) {
+      // With `bench`: in the same message (each message costs the page a busy/idle round).
+      report.latency = this.latencies.splice(0);
+    }
+    this.model.send(report);
   }
 
   onPlayed(item, ms) {
@@ -224,6 +234,7 @@ class Playback {
   }
 
   close() {
+    clearTimeout(this.reportTimer);
     this.ctx?.close();
     this.ctx = this.node = null;
   }

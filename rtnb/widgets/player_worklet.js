@@ -1,7 +1,8 @@
 // rtnb player worklet (AudioWorkletGlobalScope), loaded by player.js from the `_worklet` trait.
 // The jitter buffer keeps, per stream (from the first audio to the drain after "end", or a
 // clear), the best arrival seen: D = arrival frame - content position, minD its minimum. A
-// message is `late` by D - minD. The slack of the stream, how late audio may come without a gap,
+// message is `late` by D - minD; when minD drops, the lateness remembered of the stream rises
+// with it (it was measured against a worse reference). The slack of the stream, how late audio may come without a gap,
 // is now + queued - received - minD; it stays constant while playing and grows while waiting.
 // Playback (re)starts when the slack reaches `target`: the largest lateness seen over the last
 // `memorySeconds` (one maximum per second of audio clock, kept across streams: the link's jitter
@@ -66,6 +67,14 @@ class RtnbPlayback extends AudioWorkletProcessor {
     if (higher) this.maxima[last] = late;
     if (rolled || higher) this.retarget();
   }
+  shift(since, frames) {
+    // Raise the maxima of the seconds since `since` (those of the current stream) by `frames`.
+    const seconds = Math.min(this.maxima.length, this.second - since + 1);
+    for (let k = this.maxima.length - seconds; k < this.maxima.length; k++) {
+      this.maxima[k] += frames;
+    }
+    this.retarget();
+  }
   retarget() {
     this.peak = Math.max(...this.maxima);
     const want = this.peak * HEADROOM + this.margin;
@@ -81,9 +90,14 @@ class RtnbPlayback extends AudioWorkletProcessor {
       const pcm = new Int16Array(msg.pcm);
       const samples = new Float32Array(pcm.length);
       for (let i = 0; i < pcm.length; i++) samples[i] = pcm[i] / 32768;
-      const s = this.stream || (this.stream = { minD: Infinity, received: 0 });
+      const s = this.stream || (this.stream = { minD: Infinity, received: 0, second: this.second });
       const d = currentFrame - s.received;
-      if (d < s.minD) s.minD = d;
+      if (d < s.minD) {
+        // The best arrival so far: what came before in this stream was later against it by the
+        // difference, and so is the slack (the target must move with it).
+        if (s.minD !== Infinity) this.shift(s.second, s.minD - d);
+        s.minD = d;
+      }
       const late = d - s.minD;
       if (this.dry) {
         // The message that ends an underrun: how late it was against the target of the moment.

@@ -1,8 +1,9 @@
 """The player's jitter buffer in JupyterLab and chromium: audio streamed at real time by the kernel,
 delayed in the page by a random 0-250 ms per message (in order, like a network), plays through:
-every millisecond sent is played, and after the first underrun (which teaches the buffer) audio
-runs out only when it comes later than any audio before it (on a shared 2-core machine a loaded
-kernel can stall longer than any buffer; on a quiet one there is no such underrun)."""
+every millisecond sent is played (and reported, also when the audio runs dry between two
+reports), and after the first underrun (which teaches the buffer) audio runs out only when it
+comes later than any audio before it (on a shared 2-core machine a loaded kernel can stall longer
+than any buffer; on a quiet one there is no such underrun)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ JITTER_MS, SECONDS = {jitter}, {seconds}
 player = Player(jitter_ms=JITTER_MS)
 
 def tone(ms, hz=440.0):
-    t = np.arange(24 * ms) / 24000
+    t = np.arange(int(24 * ms)) / 24000
     return (np.sin(2 * np.pi * hz * t) * 3000).astype("<i2").tobytes()
 
 async def until(condition, timeout, what):
@@ -66,6 +67,12 @@ async def measure():
     sent = player.sent["stream"]
     await until(lambda: player.positions.get("stream", 0) >= sent - 0.01, 30, "stream played")
     targets = [row["target_ms"] for row in player.buffer_log[warm_log:]]
+    # Audio that runs dry without an end, just after a report: the page holds reports back by
+    # report_ms, then its last position still comes.
+    player.report_ms = 2000
+    tail = 300.0
+    player.play(tone(tail), "tail")
+    await until(lambda: player.positions.get("tail", 0) >= tail - 0.01, 30, "tail reported")
     return {{
         "rtnb": rtnb.__file__,
         "sent_ms": sent,
@@ -73,6 +80,7 @@ async def measure():
         "underrun_log": [row for row in player.underrun_log if row["item"] == "stream"],
         "max_target_ms": max(targets),
         "prebuffer_ms": player.prebuffer_ms,
+        "tail": [tail, player.positions["tail"]],
         "reports": len(targets),
         "trace": [(round(r["played_ms"]), round(r["buffer_ms"]), round(r["target_ms"]))
                   for r in player.buffer_log[warm_log::10]],
@@ -120,6 +128,8 @@ def test_jittered_audio_plays_through_after_one_adaptation(tmp_path: Path) -> No
     _first, *later = result["underrun_log"] or [None]
     for row in later:
         assert row["late_ms"] > row["peak_ms"], row
+    # The last position of audio that ran dry reached the kernel, though held back.
+    assert result["tail"][1] == pytest.approx(result["tail"][0], abs=0.05)
     # The target followed the injected jitter, above the 100 ms pre-buffer it started from.
     assert result["max_target_ms"] > result["prebuffer_ms"]
     assert result["max_target_ms"] >= 0.6 * JITTER_MS
