@@ -2,19 +2,20 @@
 // The jitter buffer keeps, per stream (from the first audio to the drain after "end", or a
 // clear), the best arrival seen: D = arrival frame - content position, minD its minimum. A
 // message is `late` by D - minD; when minD drops, the lateness remembered of the stream rises
-// with it (it was measured against a worse reference). The slack of the stream, how late audio may come without a gap,
-// is now + queued - received - minD; it stays constant while playing and grows while waiting.
-// Playback (re)starts when the slack reaches `target`: the largest lateness seen over the last
-// `memorySeconds` (one maximum per second of audio clock, kept across streams: the link's jitter
-// outlives a response) plus HEADROOM and a margin, within [min, max]. The audio that ends an
-// underrun is remembered UNDERRUN_STEP later than it came; when the memory forgets a spike, the
-// target steps down. While playing,
-// the slack moves towards the target by reading the queue up to 3 % faster or slower (linear
-// interpolation). Gaps fade out and back in over FADE samples; a sample counts as played when it
-// leaves the queue, so played-ms stay exact.
+// with it (it was measured against a worse reference). The slack of the stream, how late audio
+// may come without a gap, is now + queued - received - minD; it stays constant while playing and
+// grows while waiting. Playback (re)starts when the slack reaches `target`: the largest lateness
+// seen over the last `memorySeconds` (one maximum per second of audio clock, kept across streams:
+// the link's jitter outlives a response) plus HEADROOM and a margin, within [min, max]. The audio
+// that ends an underrun is remembered UNDERRUN_STEP times later than it came; when the memory
+// forgets a spike, the target steps down. While playing, the slack moves towards the target by
+// reading the queue up to 3 % faster or slower (linear interpolation). Gaps fade out and back in
+// over FADE samples; a sample counts as played when it leaves the queue, so played-ms stay exact.
 const FADE = 96; // 4 ms
 const HEADROOM = 1.1; // the target is 10 % above the largest lateness remembered, plus the margin
-const UNDERRUN_STEP = 1.25; // the audio that ends an underrun is remembered 25 % later than it came
+// The audio that ends an underrun is remembered twice as late as it came: one surprise is taken as
+// a sign of larger ones (a 25 % step ran dry again within seconds on a loaded machine).
+const UNDERRUN_STEP = 2;
 const RATE_STEP = 0.03; // play up to 3 % faster or slower to move the slack towards the target
 class RtnbPlayback extends AudioWorkletProcessor {
   constructor(options) {
