@@ -35,7 +35,8 @@ player stream, as in a full-duplex conversation. All clocks are on one machine.
   chunks plus played-ms reports (both during the strict stream).
 
 * **jitter-buffer scenarios** (issue 16), each through its own :class:`Player` (``bench=True``):
-  idle, loaded (``stress-ng --cpu 2`` started by the kernel for the scenario), jitter 100 ms and
+  idle, loaded (``stress-ng --cpu 2`` started by the kernel 3 s before the scenario's first
+  audio: a machine that is busy, not one that becomes busy mid-answer), jitter 100 ms and
   300 ms (``Player.jitter_ms``: the page delays each kernel -> browser audio message by a random
   0-N ms, in order), jitter 300 ms + loaded. 60 s (15 s quick) of 20 ms pieces at real time, then
   20 (5) stops. *underruns/min* and *underruns after the first* (the first is the adaptation; the
@@ -124,6 +125,7 @@ import numpy as np
 from rtnb.widgets import Mic, Player
 
 SECONDS, LEAD_SECONDS, CLEARS, STOPS, OUT = {seconds}, {lead_seconds}, {clears}, {stops}, {out!r}
+LOAD_SETTLE = 3.0  # seconds between starting stress-ng and the scenario's first audio
 SCENARIOS = {scenarios!r}
 import subprocess
 mic = Mic(bench=True)
@@ -189,6 +191,8 @@ async def scenario(name, jitter, loaded):
     loads = []
     sampler = asyncio.ensure_future(sample_load(loads))
     try:
+        if loaded:
+            await asyncio.sleep(LOAD_SETTLE)  # a busy machine, not one becoming busy mid-answer
         p.play(tone(200), "warmup")
         p.end()
         await until(lambda: p.positions.get("warmup", 0) >= 199, 60, name + " warm-up")
