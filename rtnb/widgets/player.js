@@ -5,8 +5,8 @@
 // To the kernel: {type: "played", item, ms, level_ms, target_ms, latency?}: how much of an item
 // was really played, the buffer level and its target (with `bench`, `latency` lists per message
 // played since the last report [kernel send -> first sample out, send -> this page, lateness at
-// the worklet, buffer target, the audio output's own latency], ms); {type: "cleared"} once a clear took effect (after its last
-// "played" reports); {type: "stopped", by, page_ms, ack_ms} when the page stopped playback
+// the worklet, buffer target, the audio output's own latency], ms); {type: "cleared"} once a
+// clear took effect (after its last "played" reports); {type: "stopped", by, page_ms, ack_ms} when the page stopped playback
 // itself: page_ms from the act to silence in the rendered audio, ack_ms until the page heard (a
 // click on an element of class `rtnb-stop-<uid>`, or a barge-in from a Mic); {type: "underrun",
 // item, played_ms, target_ms, slack_ms, peak_ms, late_ms} when audio came again after running
@@ -172,12 +172,12 @@ class Playback {
       this.model.set("underruns", data.underruns);
       this.model.save_changes();
     } else if (data.status) {
-      const item = this.lastItem;
-      for (const [played, ms] of data.played) this.onPlayed(played, ms);
+      const shown = this.lastItem;
+      for (const [item, ms] of data.played) this.onPlayed(item, ms);
       this.levelMs = data.level;
       this.targetMs = data.target;
       // A new item, a start, a stop or an end is drawn at once; moving numbers can wait.
-      const changed = this.active !== data.active || data.final || this.lastItem !== item;
+      const changed = this.active !== data.active || data.final || this.lastItem !== shown;
       this.active = data.active;
       if (data.stamps.length) this.stamped(data.stamps);
       const wait = this.model.get("report_ms") - (performance.now() - this.reportedAt);
@@ -195,10 +195,9 @@ class Playback {
     if (!this.dirty) return;
     this.dirty = false;
     this.reportedAt = performance.now();
-    const ms = this.positions.get(this.lastItem) || 0;
-    const report = { type: "played", item: this.lastItem, ms };
-    report.level_ms = this.levelMs;
-    report.target_ms = this.targetMs;
+    const item = this.lastItem;
+    const ms = this.positions.get(item) || 0;
+    const report = { type: "played", item, ms, level_ms: this.levelMs, target_ms: this.targetMs };
     if (this.latencies.length) {
       // With `bench`: in the same message (each message costs the page a busy/idle round).
       report.latency = this.latencies.splice(0);

@@ -82,7 +82,7 @@ def replay() -> Any:
                 "underruns": [msg["underrun"] for msg in posted if msg.get("underrun")],
                 "statuses": statuses,
                 "played_ms": max(played, default=0.0),
-                "sent_ms": len(lateness_ms) * 50.0,
+                "sent_ms": len(lateness_ms) * CHUNK * 1000 / RATE,
             }
 
         yield run
