@@ -6,11 +6,11 @@
 // was really played, the buffer level and its target (with `bench`, `latency` lists per message
 // played since the last report [kernel send -> first sample out, send -> this page, lateness at
 // the worklet, buffer target, the audio output's own latency], ms); {type: "cleared"} once a
-// clear took effect (after its last "played" reports); {type: "stopped", by, page_ms, ack_ms} when the page stopped playback
-// itself: page_ms from the act to silence in the rendered audio, ack_ms until the page heard (a
-// click on an element of class `rtnb-stop-<uid>`, or a barge-in from a Mic); {type: "underrun",
-// item, played_ms, target_ms, slack_ms, peak_ms, late_ms} when audio came again after running
-// dry (how late it was against the target).
+// clear took effect (after its last "played" reports); {type: "stopped", by, page_ms, ack_ms}
+// when the page stopped playback itself: page_ms from the act to silence in the rendered audio,
+// ack_ms until the page heard (a click on an element of class `rtnb-stop-<uid>`, or a barge-in
+// from a Mic); {type: "underrun", item, played_ms, target_ms, slack_ms, peak_ms, late_ms} when
+// audio came again after running dry (how late it was against the target).
 const RATE = 24000; // the worklet is player_worklet.js (the `_worklet` trait)
 // The worklet reports to the page every STATUS_MS (the status line); the page reports to the
 // kernel every `report_ms` while playing, and at once on a stop or at the end of the audio. Each
@@ -209,9 +209,7 @@ class Playback {
     const before = this.positions.get(item) || 0;
     this.positions.set(item, ms);
     this.playedMs += ms - before;
-    if (item !== this.lastItem && this.dirty) {
-      this.model.send({ type: "played", item: this.lastItem, ms: this.positions.get(this.lastItem) });
-    }
+    if (item !== this.lastItem) this.report(); // the previous item's last position
     this.lastItem = item;
     this.dirty = true;
   }
