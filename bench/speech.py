@@ -1,21 +1,35 @@
-"""9. Offline speech recognition: accuracy and cost per engine, on voices it was not tuned to.
+"""9. Offline speech recognition through the server's VAD: accuracy, invented words and cost.
 
-Everyday open-vocabulary questions are spoken at run time by espeak-ng in several voices (and
-the neural voice when the ``speech`` extra has one), one voice also under white noise at 10 dB
-SNR, each padded with 300 ms of silence on both sides as the server's VAD hands a turn over.
-Every engine available here transcribes every clip with a generic prompt (no tools, nothing
-about the questions), as a new user's session would. Transcripts are compared in the canonical
-form of :func:`rtnb.local.numbers.canonical_words` ("$20" = "twenty dollars").
+Two sets of spoken questions, each in several voices plus one voice under white noise (10 dB
+SNR):
 
-Rows: word error rate and exact sentences per engine (all voices, then per voice); median
-seconds per utterance and real-time factor; model load time. Whisper runs with its default beam
-(5) and, side by side, greedy (``stt_beam_size=1``). The turn latency on the server
-(speech end -> transcript -> first audio) is benchmark 4's, per engine.
+* **tuning**: the sentences and voices the recogniser's settings were chosen on;
+* **held-out**: other sentences (numbers, names, places) in other voices. No setting is ever
+  chosen on it: it says how the chosen settings do on speech they were not fitted to.
+
+Every clip goes through a real embedded server over a loopback WebSocket, as a user's audio does:
+``input_audio_buffer.append`` in 20 ms chunks, server VAD ends the turn, and the transcript is the
+``conversation.item.input_audio_transcription.completed`` of that turn (a generic prompt: no tools,
+nothing about the questions). Transcripts are compared in the canonical form of
+:func:`rtnb.local.numbers.canonical_words` ("$20" = "twenty dollars").
+
+Rows per engine and set: word error rate, exact sentences, **insertions** (transcript words that
+align to nothing said, as a share of the reference words) and **repeats** (transcripts that say a
+phrase of three or more words twice where the speaker said it once); per voice; median seconds
+from the end of the clip's audio to its transcript (the audio is sent faster than real time, so
+this is the whole transcription, not what a paced speaker waits: that is benchmark 4's
+``speech_stopped -> transcript``). Whisper's decoding as shipped runs beside the decoding it
+replaced (the window fitted with 0.5 s of silence and a text-shape cut of restarts), and beside
+greedy decoding (``stt_beam_size=1``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,7 +38,7 @@ from bench.common import Row, check, median
 
 BENCH = "9 speech"
 PROMPT = "You are a helpful assistant. Answer briefly."
-SENTENCES = (
+TUNING_SENTENCES = (
     "Who wrote the novel Pride and Prejudice?",
     "Please cancel my order number four two seven.",
     "Tell me the time in Lima.",
@@ -49,24 +63,99 @@ SENTENCES = (
     "Set an alarm for six fifteen in the morning.",
     "How far is the moon from the earth?",
     "Find a good Italian restaurant nearby.",
+    "Can you tell me a joke?",
+    "Hello, who are you?",
 )
-ESPEAK_VOICES = ("en-us+m3", "en-gb-x-rp", "en-us", "en-us+f2", "en-us+f5")
-NOISE_VOICE = "en-us+m3"
+HELD_OUT_SENTENCES = (
+    "Give me directions to Lake Geneva.",
+    "Wake me up at five thirty tomorrow.",
+    "My flight to Denver leaves at nine forty five.",
+    "Transfer fifty dollars to Maria.",
+    "How old is the Eiffel Tower?",
+    "Order three pizzas for the party on Saturday.",
+    "What time does the bank close today?",
+    "Call Doctor Smith at the clinic.",
+    "Is the museum in Berlin open on Monday?",
+    "Spell the word necessary for me.",
+    "How much is one hundred euros in pounds?",
+    "Start a timer for twelve minutes.",
+    "Who painted the Mona Lisa?",
+    "Text Peter that the meeting moved to four.",
+    "What is the population of Canada?",
+    "Show me the way to the nearest gas station.",
+)
+TUNING_VOICES = ("en-us+m3", "en-gb-x-rp", "en-us", "en-us+f2", "en-us+f5", "piper:alloy")
+HELD_OUT_VOICES = ("en-us+m1", "en-gb-scotland", "en-029", "en-us+f3", "piper:coral")
 NOISE_SNR_DB = 10.0
-WER_TARGET = 0.10
+CLIP_PAD_MS = 300
+WER_TARGET = 0.12
+INSERTION_TARGET = 0.01
 
 
-def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:
-    """(edit distance in words, reference length) in the canonical form."""
+@dataclass(frozen=True)
+class SpeechSet:
+    """Sentences spoken in voices; ``noisy_voice`` is spoken again under white noise."""
+
+    name: str
+    sentences: tuple[str, ...]
+    voices: tuple[str, ...]
+    noisy_voice: str
+
+
+TUNING = SpeechSet("tuning", TUNING_SENTENCES, TUNING_VOICES, "en-us+m3")
+HELD_OUT = SpeechSet("held-out", HELD_OUT_SENTENCES, HELD_OUT_VOICES, "en-us+m1")
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """A transcript aligned to what was said, in canonical words."""
+
+    substitutions: int
+    deletions: int
+    insertions: int
+    reference_words: int
+
+    @property
+    def errors(self) -> int:
+        return self.substitutions + self.deletions + self.insertions
+
+
+def align_words(reference: str, hypothesis: str) -> Alignment:
+    """Levenshtein alignment of the canonical words, counting each kind of error."""
     from rtnb.local.numbers import canonical_words
 
     ref, hyp = canonical_words(reference), canonical_words(hypothesis)
-    row = list(range(len(hyp) + 1))
+    # cost[i][j] = (errors, substitutions, deletions, insertions) for ref[:i] against hyp[:j]
+    cost = [[(j, 0, 0, j) for j in range(len(hyp) + 1)]]
     for i, r in enumerate(ref, 1):
-        previous, row[0] = row[0], i
+        row = [(i, 0, i, 0)]
         for j, h in enumerate(hyp, 1):
-            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (r != h))
-    return row[-1], len(ref)
+            e, s, d, n = cost[i - 1][j - 1]
+            options = [(e + (r != h), s + (r != h), d, n)]
+            e, s, d, n = cost[i - 1][j]
+            options.append((e + 1, s, d + 1, n))
+            e, s, d, n = row[j - 1]
+            options.append((e + 1, s, d, n + 1))
+            row.append(min(options))
+        cost.append(row)
+    _, s, d, n = cost[-1][-1]
+    return Alignment(s, d, n, len(ref))
+
+
+def repeats_a_phrase(reference: str, hypothesis: str, length: int = 3) -> bool:
+    """Whether ``hypothesis`` says some phrase of ``length`` words more often than ``reference``."""
+    from rtnb.local.numbers import canonical_words
+
+    def counts(text: str) -> dict[tuple[str, ...], int]:
+        words = canonical_words(text)
+        found: dict[tuple[str, ...], int] = {}
+        for i in range(len(words) - length + 1):
+            phrase = tuple(words[i : i + length])
+            found[phrase] = found.get(phrase, 0) + 1
+        return found
+
+    said = counts(reference)
+    return any(n > 1 and n > said.get(phrase, 0) for phrase, n in counts(hypothesis).items())
 
 
 def _with_noise(pcm: bytes, snr_db: float, seed: int) -> bytes:
@@ -78,61 +167,100 @@ def _with_noise(pcm: bytes, snr_db: float, seed: int) -> bytes:
     return np.clip(np.rint(speech + noise), -32768, 32767).astype("<i2").tobytes()
 
 
-def _clips(quick: bool) -> dict[str, list[tuple[str, bytes]]]:
-    """Spoken sentences per voice label."""
+def _speak(sentence: str, voice: str) -> bytes:
     from rtnb.local import tts
 
-    pad = b"\x00" * (24 * 2 * 300)
-    sentences = SENTENCES[:8] if quick else SENTENCES
-    voices: dict[str, Any] = {
-        v: {"voice": v} for v in (ESPEAK_VOICES[:3] if quick else ESPEAK_VOICES)
-    }
-    if "piper" in getattr(tts, "tts_engines_available", lambda: [])():
-        voices["piper"] = {"voice": "alloy", "engine": "piper"}
-    clips: dict[str, list[tuple[str, bytes]]] = {}
-    for label, options in voices.items():
-        clips[label] = [(s, pad + tts.synthesize(s, **options) + pad) for s in sentences]
-    clips[f"{NOISE_VOICE} + white noise {NOISE_SNR_DB:.0f} dB"] = [
-        (s, _with_noise(pcm, NOISE_SNR_DB, seed))
-        for seed, (s, pcm) in enumerate(clips[NOISE_VOICE])
+    if voice.startswith("piper:"):
+        return tts.synthesize(sentence, voice=voice.removeprefix("piper:"), engine="piper")
+    return tts.synthesize(sentence, voice=voice, engine="espeak")
+
+
+def clips(speech_set: SpeechSet, quick: bool) -> dict[str, list[tuple[str, bytes]]]:
+    """Spoken sentences per voice label (voices whose engine is not installed are left out)."""
+    from rtnb.local import tts
+
+    sentences = speech_set.sentences[:8] if quick else speech_set.sentences
+    voices = speech_set.voices[:3] if quick else speech_set.voices
+    if "piper" not in tts.tts_engines_available():
+        voices = tuple(v for v in voices if not v.startswith("piper:"))
+    spoken = {v: [(s, _speak(s, v)) for s in sentences] for v in voices}
+    noisy = f"{speech_set.noisy_voice} + white noise {NOISE_SNR_DB:.0f} dB"
+    spoken[noisy] = [
+        (s, _with_noise(_speak(s, speech_set.noisy_voice), NOISE_SNR_DB, seed))
+        for seed, s in enumerate(sentences)
     ]
-    return clips
+    return spoken
+
+
+async def _transcribe_over_server(
+    stt: Any, pairs: list[tuple[str, bytes]]
+) -> list[tuple[str, float]]:
+    """(transcript, seconds from the end of the sent audio to the transcript) per clip."""
+    import websockets
+
+    from rtnb.local.server import start_local_server
+    from rtnb.protocol import client_events
+    from rtnb.protocol.audio import bytes_for_ms, chunk
+
+    session = {
+        "type": "realtime",
+        "instructions": PROMPT,
+        "audio": {
+            "input": {
+                "transcription": {"model": "local"},
+                "turn_detection": {"type": "server_vad", "create_response": False},
+            }
+        },
+    }
+    pad = b"\x00" * bytes_for_ms(CLIP_PAD_MS)
+    tail = b"\x00" * bytes_for_ms(1000)  # more than the VAD's closing silence
+    results: list[tuple[str, float]] = []
+    async with (
+        await start_local_server(realtime_pacing=False, stt=stt) as server,
+        websockets.connect(f"{server.url}?model=rtnb-local") as ws,
+    ):
+        await ws.send(json.dumps(client_events.session_update(session)))
+        for _, pcm in pairs:
+            for piece in chunk(pad + pcm + tail, 20):
+                await ws.send(json.dumps(client_events.append_audio(piece)))
+            sent = time.perf_counter()
+            while True:
+                event = json.loads(await asyncio.wait_for(ws.recv(), 60))
+                kind = event["type"]
+                if kind == "error":
+                    raise RuntimeError(f"server error: {event['error']}")
+                if kind == "conversation.item.input_audio_transcription.completed":
+                    results.append((event["transcript"], time.perf_counter() - sent))
+                    break
+    return results
 
 
 def _engine_rows(
-    engine_name: str, clips: dict[str, list[tuple[str, bytes]]], beam_size: int | None = None
+    label: str, stt: Any, speech_set: SpeechSet, spoken: dict[str, list[tuple[str, bytes]]]
 ) -> list[Row]:
-    from rtnb.local.stt import load_stt
-    from rtnb.local.whisper import DEFAULT_BEAM_SIZE
-
-    name = engine_name if beam_size is None else f"{engine_name}, beam {beam_size}"
-    started = time.perf_counter()
-    engine = load_stt(engine_name, beam_size=beam_size or DEFAULT_BEAM_SIZE)
-    engine.prepare(PROMPT)
-    load_s = time.perf_counter() - started
-    errors = words = exact = total = 0
+    name = f"{label}, {speech_set.name}"
+    errors = words = exact = total = inserted = repeated = 0
     seconds: list[float] = []
-    rtf: list[float] = []
     per_voice: list[Row] = []
-    worst: list[str] = []
-    for voice, pairs in clips.items():
+    examples: list[str] = []
+    clean_errors = clean_words = 0
+    for voice, pairs in spoken.items():
+        heard = asyncio.run(_transcribe_over_server(stt, pairs))
         v_errors = v_words = v_exact = 0
-        for sentence, pcm in pairs:
-            t0 = time.perf_counter()
-            heard = engine.transcribe(pcm, 24_000, PROMPT)
-            elapsed = time.perf_counter() - t0
+        for (sentence, _), (transcript, elapsed) in zip(pairs, heard, strict=True):
             seconds.append(elapsed)
-            rtf.append(elapsed / (len(pcm) / 48_000))
-            e, n = word_errors(sentence, heard)
-            v_errors, v_words, v_exact = v_errors + e, v_words + n, v_exact + (e == 0)
-            if e and len(worst) < 2:
-                worst.append(f"{sentence!r} -> {heard!r}")
-        errors, words, exact, total = (
-            errors + v_errors,
-            words + v_words,
-            exact + v_exact,
-            total + len(pairs),
-        )
+            found = align_words(sentence, transcript)
+            v_errors += found.errors
+            v_words += found.reference_words
+            v_exact += found.errors == 0
+            inserted += found.insertions
+            if repeats_a_phrase(sentence, transcript):
+                repeated += 1
+                examples.append(f"{sentence!r} -> {transcript!r}")
+        errors, words, exact = errors + v_errors, words + v_words, exact + v_exact
+        total += len(pairs)
+        if "noise" not in voice:
+            clean_errors, clean_words = clean_errors + v_errors, clean_words + v_words
         per_voice.append(
             Row(
                 BENCH,
@@ -142,31 +270,123 @@ def _engine_rows(
                 note=f"{v_exact}/{len(pairs)} exact",
             )
         )
-    wer = errors / words
+    held_out = speech_set is HELD_OUT
+    clean_wer = clean_errors / clean_words
+    insertions = inserted / words
     return [
         Row(
             BENCH,
-            f"{name}: word error rate, {len(clips)} voices",
-            wer,
+            f"{name}: WER, clean voices",
+            clean_wer,
             "",
-            "" if beam_size else f"<= {WER_TARGET}",
-            None if beam_size else check(wer, "<=", WER_TARGET),
-            f"{exact}/{total} sentences exact; e.g. {'; '.join(worst)}",
+            f"<= {WER_TARGET}" if held_out else "",
+            check(clean_wer, "<=", WER_TARGET) if held_out else None,
+            f"{exact}/{total} sentences exact (noisy voice included)",
+        ),
+        Row(BENCH, f"{name}: WER, all voices", errors / words, ""),
+        Row(
+            BENCH,
+            f"{name}: insertions / reference words",
+            insertions,
+            "",
+            f"<= {INSERTION_TARGET}" if held_out else "",
+            check(insertions, "<=", INSERTION_TARGET) if held_out else None,
+        ),
+        Row(
+            BENCH,
+            f"{name}: transcripts repeating a phrase",
+            repeated,
+            f"of {total}",
+            "<= 0" if held_out else "",
+            check(repeated, "<=", 0) if held_out else None,
+            "; ".join(examples[:3]),
         ),
         *per_voice,
-        Row(BENCH, f"{name}: seconds per utterance (median)", median(seconds), "s", runs=seconds),
-        Row(BENCH, f"{name}: real-time factor (median)", median(rtf), "x real time", runs=rtf),
-        Row(BENCH, f"{name}: model load + prepare", load_s, "s"),
+        Row(
+            BENCH, f"{name}: audio sent -> transcript (median)", median(seconds), "s", runs=seconds
+        ),
     ]
 
 
-def run(quick: bool = False) -> list[Row]:
+def engines() -> list[tuple[str, Any]]:
+    """(label, ``stt`` server option) per recogniser compared."""
     from rtnb.local.stt import stt_engines_available
 
-    clips = _clips(quick)
-    rows: list[Row] = []
+    found: list[tuple[str, Any]] = []
     for name in stt_engines_available():
-        rows += _engine_rows(name, clips)
-        if name == "whisper":  # the greedy decoding, side by side with the default beam
-            rows += _engine_rows(name, clips, beam_size=1)
+        if name != "whisper":
+            found.append((name, name))
+            continue
+        from rtnb.local.whisper import load_whisper
+
+        shipped = load_whisper()
+        found.append(("whisper", _as_function(shipped)))
+        found.append(("whisper, before (0.5 s window pad, text cut)", _before_fix()))
+        found.append(("whisper, beam 1", _as_function(load_whisper(beam_size=1))))
+    return found
+
+
+def _as_function(engine: Any) -> Callable[[bytes, int, str], str]:
+    return lambda pcm16, sample_rate, prompt: engine.transcribe(pcm16, sample_rate, prompt)
+
+
+def _before_fix() -> Callable[[bytes, int, str], str]:
+    """The decoding this benchmark's fix replaced, kept here for the side-by-side rows: the
+    encoder saw the utterance plus 0.5 s of silence, and a transcript that started over was cut
+    at the restart (a guess from the text's shape, not from the audio)."""
+    import math
+
+    from rtnb.local.whisper import WHISPER_RATE, _to_whisper_rate, load_whisper
+    from rtnb.protocol.audio import to_int16
+
+    engine = load_whisper()
+    model = engine.model
+
+    def transcribe(pcm16: bytes, sample_rate: int, prompt: str) -> str:
+        samples = to_int16(pcm16)
+        if samples.size == 0 or int(np.abs(samples.astype(np.int32)).max()) < 300:
+            return ""
+        audio = _to_whisper_rate(samples, sample_rate)
+        padded = np.concatenate([audio, np.zeros(WHISPER_RATE // 2, np.float32)])
+        features = model.feature_extractor(padded)
+        encoded = model.encode(features[:, : features.shape[-1] - features.shape[-1] % 2])
+        sot = model.get_prompt(engine._tokenizer, engine._prompt_tokens(prompt), True)
+        budget = math.ceil(audio.size / WHISPER_RATE * 6) + 8
+        result = model.model.generate(
+            encoded,
+            [sot],
+            beam_size=engine.beam_size,
+            max_length=min(len(sot) + budget, model.max_length),
+            return_no_speech_prob=True,
+            return_scores=True,
+            suppress_blank=True,
+            suppress_tokens=[-1],
+            no_repeat_ngram_size=3,
+        )[0]
+        if result.no_speech_prob > 0.6 and result.scores[0] < -1.0:
+            return ""
+        return _cut_restart(engine._tokenizer.decode(result.sequences_ids[0]).strip())
+
+    return transcribe
+
+
+def _cut_restart(text: str) -> str:
+    """Cut a transcript where it starts over (the text-shape guard the fix replaced)."""
+    words = text.split()
+    plain = ["".join(c for c in w.lower() if c.isalnum()) for w in words]
+    for period in range(1, len(plain) // 2 + 1):
+        if plain[period:] == plain[: len(plain) - period]:
+            return " ".join(words[:period])
+    for start in range(2, len(words) - 1):
+        if words[start - 1][-1] in ".?!," and plain[start : start + 2] == plain[:2]:
+            return " ".join(words[:start])
+    return text
+
+
+def run(quick: bool = False) -> list[Row]:
+    rows: list[Row] = []
+    sets = [(s, clips(s, quick)) for s in (TUNING, HELD_OUT)]
+    for label, stt in engines():
+        for speech_set, spoken in sets:
+            rows += _engine_rows(label, stt, speech_set, spoken)
     return rows

@@ -12,7 +12,13 @@ import functools
 import subprocess
 import sys
 
-from rtnb.local.tts import USER_VOICE
+from rtnb.local.tts import SPHINX_USER_VOICE, WHISPER_USER_VOICE
+from rtnb.local.whisper import whisper_available
+
+USER_VOICE = WHISPER_USER_VOICE if whisper_available() else SPHINX_USER_VOICE
+"""The espeak-ng voice the tests speak the user's side with. Not the library's
+:data:`rtnb.local.tts.USER_VOICE`, which is a piper voice with the speech extra: piper draws its
+timbre and timing at random on every call, and a test must hear the same audio on every run."""
 
 _SCRIPT = (
     "import sys; from rtnb.local.tts import synthesize; "
@@ -22,7 +28,8 @@ _SCRIPT = (
 
 @functools.cache
 def spoken(text: str, voice: str = USER_VOICE) -> bytes:
-    """``text`` spoken by espeak-ng in ``voice`` as 24 kHz PCM16, the same on every run."""
+    """``text`` spoken by espeak-ng in ``voice`` (an espeak-ng voice name) as 24 kHz PCM16, the
+    same on every run."""
     result = subprocess.run(
         [sys.executable, "-c", _SCRIPT, text, voice], capture_output=True, check=True, timeout=60
     )

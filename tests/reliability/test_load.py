@@ -10,9 +10,8 @@ from typing import Any
 
 from rtnb import RealtimeAgent, RealtimeSession, tool
 from rtnb.local.server import start_local_server
-from rtnb.local.tts import USER_VOICE
 from rtnb.protocol.audio import bytes_for_ms, chunk
-from tests.spoken import spoken
+from tests.spoken import USER_VOICE, spoken
 
 SESSIONS = 20
 # Cities Whisper tiny.en hears right in USER_VOICE whatever silence surrounds them (the turn a

@@ -23,11 +23,10 @@ from hypothesis import strategies as st
 
 from rtnb import RealtimeAgent, RealtimeSession, tool
 from rtnb.local.server import start_local_server
-from rtnb.local.tts import USER_VOICE
 from rtnb.protocol.audio import bytes_for_ms, encode_audio
 from rtnb.testing import ScriptedTransport
 from tests.samples import WEATHER_TOOL
-from tests.spoken import spoken
+from tests.spoken import USER_VOICE, spoken
 from tests.wire import WireClient
 
 EXAMPLES = 320

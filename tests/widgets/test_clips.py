@@ -11,10 +11,9 @@ import pytest
 from rtnb import RealtimeAgent, RealtimeSession
 from rtnb.clips import MIN_TURN_MS, ClipError, decode_clip, send_turn
 from rtnb.local.numbers import canonical_words
-from rtnb.local.tts import USER_VOICE
 from rtnb.protocol.audio import SAMPLE_RATE, bytes_for_ms, duration_ms, to_int16
 from rtnb.testing import ScriptedTransport
-from tests.spoken import spoken
+from tests.spoken import USER_VOICE, spoken
 
 from .clip_audio import encode, tone, webm_opus
 from .conftest import get_weather
