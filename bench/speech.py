@@ -236,7 +236,11 @@ async def _transcribe_over_server(
 
 
 def _engine_rows(
-    label: str, stt: Any, speech_set: SpeechSet, spoken: dict[str, list[tuple[str, bytes]]]
+    label: str,
+    stt: Any,
+    speech_set: SpeechSet,
+    spoken: dict[str, list[tuple[str, bytes]]],
+    shipped: bool,
 ) -> list[Row]:
     name = f"{label}, {speech_set.name}"
     errors = words = exact = total = inserted = repeated = 0
@@ -270,7 +274,7 @@ def _engine_rows(
                 note=f"{v_exact}/{len(pairs)} exact",
             )
         )
-    held_out = speech_set is HELD_OUT
+    held_out = shipped and speech_set is HELD_OUT  # the issue's targets: the default engine
     clean_wer = clean_errors / clean_words
     insertions = inserted / words
     return [
@@ -302,14 +306,12 @@ def _engine_rows(
             "; ".join(examples[:3]),
         ),
         *per_voice,
-        Row(
-            BENCH, f"{name}: audio sent -> transcript (median)", median(seconds), "s", runs=seconds
-        ),
+        Row(BENCH, f"{name}: audio -> transcript (median)", median(seconds), "s", runs=seconds),
     ]
 
 
 def engines() -> list[tuple[str, Any]]:
-    """(label, ``stt`` server option) per recogniser compared."""
+    """(label, ``stt`` server option) per recogniser compared, the default engine first."""
     from rtnb.local.stt import stt_engines_available
 
     found: list[tuple[str, Any]] = []
@@ -386,7 +388,7 @@ def _cut_restart(text: str) -> str:
 def run(quick: bool = False) -> list[Row]:
     rows: list[Row] = []
     sets = [(s, clips(s, quick)) for s in (TUNING, HELD_OUT)]
-    for label, stt in engines():
+    for number, (label, stt) in enumerate(engines()):
         for speech_set, spoken in sets:
-            rows += _engine_rows(label, stt, speech_set, spoken)
+            rows += _engine_rows(label, stt, speech_set, spoken, shipped=number == 0)
     return rows
