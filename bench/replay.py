@@ -150,6 +150,11 @@ async def replay_rtnb(
         nonlocal seen
         seen += 1
 
+    disconnected = asyncio.Event()
+    session.on(
+        "connection_change",
+        lambda event: disconnected.set() if event.status == "disconnected" else None,
+    )
     await session.connect()
     if mode == "stream":
         stream = session.events()
@@ -166,9 +171,7 @@ async def replay_rtnb(
     if consumer is not None:
         await consumer
     else:
-        while session.connected:
-            await asyncio.sleep(0.001)
-        await asyncio.sleep(0)  # let the writer finish its cancellation (see bench/README.md)
+        await disconnected.wait()
     if on_end is not None:
         on_end()
     await session.close()
