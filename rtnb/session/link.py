@@ -42,6 +42,7 @@ class Link:
         self.status: ConnectionStatus = "disconnected"
         self.transport = transport
         self.local_server: Any = None  # rtnb.local.server.LocalServer
+        self._local_token: str | None = None  # the bearer token local_server requires
         self.is_open = False
         self._events = events
         self._on_event = on_event
@@ -137,12 +138,14 @@ class Link:
             call_id=call_id,
             server_options=self._server_options,
             local_server=self.local_server,  # a reconnect reuses the server it started
+            local_token=self._local_token,
         )
         self.backend, self.local_server = backend.name, backend.local_server
+        self._local_token = backend.local_token
         return backend.transport
 
     async def _stop_local_server(self) -> None:
-        server, self.local_server = self.local_server, None
+        server, self.local_server, self._local_token = self.local_server, None, None
         if server is not None:
             try:
                 await server.close()

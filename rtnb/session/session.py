@@ -182,12 +182,12 @@ class RealtimeSession:
         self._mcp.auto_respond = value
 
     @property
-    def _transport(self) -> Transport | None:  # for tests and debugging
-        return self._link.transport
-
-    @property
-    def _local_server(self) -> Any:  # for tests and debugging
-        return self._link.local_server
+    def server_url(self) -> str | None:
+        """The Realtime endpoint this session connects to (``None`` before :meth:`connect` or
+        with a transport that has no URL). An embedded server the session started answers only
+        this session: it requires a random token that nothing else knows (HTTP 401 without it)."""
+        url = getattr(self._link.transport, "url", None)
+        return url if isinstance(url, str) else None
 
     # ----------------------------------------------------------------- lifecycle
 
