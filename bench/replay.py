@@ -263,15 +263,23 @@ async def replay_agents(
         on_start()
     start = time.perf_counter()
     websocket.go.set()
+    # Its history, as its public events tell it: the full list on "history_updated", one new
+    # item on "history_added" (O(1) per event, no copy).
+    history: list[Any] = []
+    added = 0
     async for event in session:
         seen += 1
         if event.type == "error":
             errors += 1
+        elif event.type == "history_updated":
+            history, added = event.history, 0
+        elif event.type == "history_added":
+            added += 1
     if on_end is not None:
         on_end()
     await session.close()
     seconds = time.perf_counter() - start
-    return ReplayResult(seconds, websocket.received, seen, len(session._history), errors)
+    return ReplayResult(seconds, websocket.received, seen, len(history) + added, errors)
 
 
 # ---------------------------------------------------------------------------------- floor

@@ -122,8 +122,7 @@ class RealtimeSession:
         )
         self._events = parts.events
         self._history = parts.history
-        self._tasks = parts.tasks.tasks  # read by tests
-        self._task_set = parts.tasks
+        self._tasks = parts.tasks
         self._link = parts.link
         self._responses = parts.responses
         self._agents = parts.agents
@@ -245,7 +244,7 @@ class RealtimeSession:
             link.state is ConnectionState.CLOSED and link.lost is None
         ):
             return
-        self._task_set.cancel()
+        self._tasks.cancel()
         await link.close()
         await self._events.stop()
 
