@@ -105,7 +105,7 @@ async def test_a_sessions_embedded_server_answers_only_that_session(
 
 @pytest.mark.parametrize(
     ("options", "says"),
-    [(["--token", "s3cret"], "token required"), ([], "no token required")],
+    [(["--token", "s3cret"], "bearer token required"), ([], "no token required")],
 )
 async def test_serve_command_says_whether_a_token_is_required(
     options: list[str], says: str
@@ -131,5 +131,5 @@ async def test_serve_command_says_whether_a_token_is_required(
         process.terminate()
         await process.wait()
     assert line.startswith("rtnb local realtime server at ws://127.0.0.1:")
-    assert f", {says} " in line
+    assert f"/v1/realtime  ({says}; Ctrl-C to stop)" in line
     assert "s3cret" not in line
