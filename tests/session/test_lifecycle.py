@@ -133,3 +133,28 @@ async def test_control_events_are_never_dropped_the_queue_refuses_more() -> None
     await queue.get()
     queue.put(ce.cancel_response())  # room again
     assert queue.stats.events == 4
+
+
+async def test_a_close_while_connecting_leaves_the_session_closed() -> None:
+    class Slow(ScriptedTransport):
+        def __init__(self) -> None:
+            super().__init__()
+            self.entered = asyncio.Event()
+            self.release = asyncio.Event()
+
+        async def connect(self) -> None:
+            self.entered.set()
+            await self.release.wait()
+            await super().connect()
+
+    transport = Slow()
+    session = RealtimeSession(RealtimeAgent(name="a"), transport=transport)
+    connecting = asyncio.ensure_future(session.connect())
+    await asyncio.wait_for(transport.entered.wait(), 5)
+    assert session.state is State.CONNECTING
+    await session.close()
+    transport.release.set()
+    with pytest.raises(ConnectionError, match="closed while it connected"):
+        await connecting
+    assert session.state is State.CLOSED and not session.connected
+    assert transport.closed
