@@ -2,11 +2,12 @@
 
 One run: JupyterLab on loopback and headless Debian chromium with the fake media devices, started
 like the browser tests (``tests/browser/lab.py``); the fake mic plays a generated tone file
-(``--use-file-for-fake-audio-capture=<wav>%noloop``). A notebook cell shows a :class:`Mic` (with
-its ``bench`` flag on) and a :class:`Player` and starts the measurement as a background task on
-the kernel's event loop (no cell blocks, so widget messages flow as in a session); the benchmark
-clicks *Start mic* and waits for the JSON file the task writes. The mic streams during the whole
-player stream, as in a full-duplex conversation. All clocks are on one machine.
+(``--use-file-for-fake-audio-capture=<wav>%noloop``). A notebook cell shows a ``BenchMic`` (a Mic
+whose page stamps its chunks: ``rtnb.widgets.bench``) and a :class:`Player` and starts the
+measurement as a background task on the kernel's event loop (no cell blocks, so widget messages
+flow as in a session); the benchmark clicks *Start mic* and waits for the JSON file the task
+writes. The mic streams during the whole player stream, as in a full-duplex conversation. All
+clocks are on one machine.
 
 * **mic chunk -> kernel**: the page stamps each chunk (``Mic.chunk_ms``, 100 ms) with
   ``performance.timeOrigin + performance.now()`` when its main thread gets the chunk from the
@@ -35,7 +36,7 @@ player stream, as in a full-duplex conversation. All clocks are on one machine.
   chunks plus played-ms reports (both during the strict stream).
 
 * **jitter-buffer scenarios** (issue 16), each through its own ``BenchPlayer`` (a Player that
-  stamps its audio messages: ``rtnb.widgets.bench_player``): idle, loaded (``stress-ng --cpu 2``
+  stamps its audio messages: ``rtnb.widgets.bench``): idle, loaded (``stress-ng --cpu 2``
   started by the kernel 3 s before the scenario's first audio: a machine that is busy, not one
   that becomes busy mid-answer), jitter 100 ms and 300 ms (``BenchPlayer.jitter_ms``: the page
   delays each kernel -> browser audio message by a random 0-N ms, in order), jitter 300 ms +
@@ -123,14 +124,14 @@ KERNEL = """
 import asyncio, json, os, time
 import ipywidgets
 import numpy as np
-from rtnb.widgets import Mic, Player
-from rtnb.widgets.bench_player import BenchPlayer
+from rtnb.widgets import Player
+from rtnb.widgets.bench import BenchMic, BenchPlayer
 
 SECONDS, LEAD_SECONDS, CLEARS, STOPS, OUT = {seconds}, {lead_seconds}, {clears}, {stops}, {out!r}
 LOAD_SETTLE = 3.0  # seconds between starting stress-ng and the scenario's first audio
 SCENARIOS = {scenarios!r}
 import subprocess
-mic = Mic(bench=True)
+mic = BenchMic()
 player = Player()
 players = {{name: BenchPlayer(jitter_ms=jitter) for name, jitter, _ in SCENARIOS}}
 loop_times = []

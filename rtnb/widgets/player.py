@@ -16,7 +16,7 @@ the kernel either confirms (``audio_interrupted`` -> clear) or resumes it after
 ``barge_in_wait`` seconds.
 
 Tests and benchmarks measure delivery and inject jitter through the subclass
-:class:`~rtnb.widgets.bench_player.BenchPlayer`.
+:class:`~rtnb.widgets.bench.BenchPlayer`.
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ KERNEL = (
     + """
 import asyncio, json
 import ipywidgets, numpy as np, rtnb
-from rtnb.widgets.bench_player import BenchPlayer
+from rtnb.widgets.bench import BenchPlayer
 
 JITTER_MS, SECONDS = {jitter}, {seconds}
 player = BenchPlayer(jitter_ms=JITTER_MS)

@@ -6,7 +6,7 @@ import asyncio
 
 from rtnb.protocol.audio import bytes_for_ms, duration_ms
 from rtnb.widgets import Player
-from rtnb.widgets.bench_player import BenchPlayer
+from rtnb.widgets.bench import BenchPlayer
 from tests.session import wire
 
 from .conftest import Sent, from_browser, from_thread, until

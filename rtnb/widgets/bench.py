@@ -1,7 +1,13 @@
-"""A :class:`~rtnb.widgets.Player` for tests and benchmarks (``bench/widgets.py``).
+"""Widgets for tests and benchmarks (``bench/widgets.py``): a Mic and a Player that measure.
 
-The production player carries no measurement hooks; this subclass adds them, through what the
-page (``player.js``) already understands:
+The production :class:`~rtnb.widgets.Mic` and :class:`~rtnb.widgets.Player` carry no measurement
+hooks; these subclasses add them, through what the pages (``mic.js``, ``player.js``) already
+understand.
+
+:class:`BenchMic`: the page stamps each chunk with its clock (the ``bench`` trait); the kernel
+keeps (page sent, kernel received) per chunk in :attr:`BenchMic.stamps`.
+
+:class:`BenchPlayer`:
 
 - ``jitter_ms``: the page delays each audio message by a random 0-N ms, in order (a network
   with jitter, reproduced in the browser).
@@ -18,9 +24,28 @@ from typing import Any
 
 import traitlets
 
+from .mic import Mic
 from .player import Player
 
 _DELIVERY_KEYS = ("to_page_ms", "late_ms", "target_ms", "output_ms")
+
+
+class BenchMic(Mic):
+    """A :class:`~rtnb.widgets.Mic` whose chunks carry the page's send time."""
+
+    bench = traitlets.Bool(True, help="The page stamps each chunk with its clock").tag(sync=True)
+
+    def __init__(self, session: Any = None, **kwargs: Any) -> None:
+        super().__init__(session, **kwargs)
+        self.stamps: list[tuple[float, float]] = []
+        """(page sent, kernel comm handler received) per chunk, epoch seconds."""
+
+    # Comm side: any thread. The kernel's clock is read first thing.
+    def _on_browser_message(self, widget: Any, content: dict[str, Any], buffers: list[Any]) -> None:
+        received = time.time()
+        if content.get("type") == "audio" and buffers and _number(content.get("t")):
+            self.stamps.append((content["t"] / 1000, received))
+        super()._on_browser_message(widget, content, buffers)
 
 
 class BenchPlayer(Player):
