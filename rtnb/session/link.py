@@ -98,10 +98,12 @@ class Link:
         self.lost = None
         self._set_state(ConnectionState.CONNECTING)
         transport = await self._open_transport(model, api_key, url, call_id)
-        await transport.connect()
+        if self.state is ConnectionState.CONNECTING:
+            await transport.connect()
         if self.state is not ConnectionState.CONNECTING:  # close() ran meanwhile
             with contextlib.suppress(Exception):
                 await transport.close()
+            await self._stop_local_server()  # one started while close() ran is stopped here
             raise ConnectionError("the session was closed while it connected")
         self.transport = transport
         loop = asyncio.get_running_loop()

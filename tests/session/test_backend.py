@@ -159,6 +159,30 @@ async def test_a_reconnect_reuses_the_local_server_and_its_token(
     assert server.closed
 
 
+async def test_a_close_while_the_local_server_starts_stops_it(
+    fakes: list[FakeLocalServer], agent: RealtimeAgent
+) -> None:
+    module = sys.modules["rtnb.local.server"]
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_start(**options: Any) -> FakeLocalServer:
+        started.set()
+        await release.wait()  # loading the speech models
+        fakes.append(FakeLocalServer(options))
+        return fakes[-1]
+
+    module.start_local_server = slow_start  # type: ignore[attr-defined]
+    session = RealtimeSession(agent)
+    connecting = asyncio.ensure_future(session.connect())
+    await asyncio.wait_for(started.wait(), 5)
+    await session.close()
+    release.set()
+    with pytest.raises(ConnectionError, match="closed while it connected"):
+        await connecting
+    [server] = fakes
+    assert server.closed and session.state.value == "closed"
+
+
 async def test_call_id_without_key_is_refused(
     fakes: list[FakeLocalServer], agent: RealtimeAgent
 ) -> None:
