@@ -150,6 +150,11 @@ async def replay_rtnb(
         nonlocal seen
         seen += 1
 
+    disconnected = asyncio.Event()
+    session.on(
+        "connection_change",
+        lambda event: disconnected.set() if event.status == "disconnected" else None,
+    )
     await session.connect()
     if mode == "stream":
         stream = session.events()
@@ -166,9 +171,7 @@ async def replay_rtnb(
     if consumer is not None:
         await consumer
     else:
-        while session.connected:
-            await asyncio.sleep(0.001)
-        await asyncio.sleep(0)  # let the writer finish its cancellation (see bench/README.md)
+        await disconnected.wait()
     if on_end is not None:
         on_end()
     await session.close()
@@ -260,15 +263,23 @@ async def replay_agents(
         on_start()
     start = time.perf_counter()
     websocket.go.set()
+    # Its history, as its public events tell it: the full list on "history_updated", one new
+    # item on "history_added" (O(1) per event, no copy).
+    history: list[Any] = []
+    added = 0
     async for event in session:
         seen += 1
         if event.type == "error":
             errors += 1
+        elif event.type == "history_updated":
+            history, added = event.history, 0
+        elif event.type == "history_added":
+            added += 1
     if on_end is not None:
         on_end()
     await session.close()
     seconds = time.perf_counter() - start
-    return ReplayResult(seconds, websocket.received, seen, len(session._history), errors)
+    return ReplayResult(seconds, websocket.received, seen, len(history) + added, errors)
 
 
 # ---------------------------------------------------------------------------------- floor

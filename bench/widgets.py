@@ -2,11 +2,12 @@
 
 One run: JupyterLab on loopback and headless Debian chromium with the fake media devices, started
 like the browser tests (``tests/browser/lab.py``); the fake mic plays a generated tone file
-(``--use-file-for-fake-audio-capture=<wav>%noloop``). A notebook cell shows a :class:`Mic` (with
-its ``bench`` flag on) and a :class:`Player` and starts the measurement as a background task on
-the kernel's event loop (no cell blocks, so widget messages flow as in a session); the benchmark
-clicks *Start mic* and waits for the JSON file the task writes. The mic streams during the whole
-player stream, as in a full-duplex conversation. All clocks are on one machine.
+(``--use-file-for-fake-audio-capture=<wav>%noloop``). A notebook cell shows a ``BenchMic`` (a Mic
+whose page stamps its chunks: ``rtnb.widgets.bench``) and a :class:`Player` and starts the
+measurement as a background task on the kernel's event loop (no cell blocks, so widget messages
+flow as in a session); the benchmark clicks *Start mic* and waits for the JSON file the task
+writes. The mic streams during the whole player stream, as in a full-duplex conversation. All
+clocks are on one machine.
 
 * **mic chunk -> kernel**: the page stamps each chunk (``Mic.chunk_ms``, 100 ms) with
   ``performance.timeOrigin + performance.now()`` when its main thread gets the chunk from the
@@ -34,12 +35,13 @@ player stream, as in a full-duplex conversation. All clocks are on one machine.
   per ``min_interval`` = 50 ms, far below Jupyter's 1000/s iopub cap); browser -> kernel: mic
   chunks plus played-ms reports (both during the strict stream).
 
-* **jitter-buffer scenarios** (issue 16), each through its own :class:`Player` (``bench=True``):
-  idle, loaded (``stress-ng --cpu 2`` started by the kernel 3 s before the scenario's first
-  audio: a machine that is busy, not one that becomes busy mid-answer), jitter 100 ms and
-  300 ms (``Player.jitter_ms``: the page delays each kernel -> browser audio message by a random
-  0-N ms, in order), jitter 300 ms + loaded. 60 s (15 s quick) of 20 ms pieces at real time, then
-  20 (5) stops. *underruns/min* and *underruns after the first* (the first is the adaptation; the
+* **jitter-buffer scenarios** (issue 16), each through its own ``BenchPlayer`` (a Player that
+  stamps its audio messages: ``rtnb.widgets.bench``): idle, loaded (``stress-ng --cpu 2``
+  started by the kernel 3 s before the scenario's first audio: a machine that is busy, not one
+  that becomes busy mid-answer), jitter 100 ms and 300 ms (``BenchPlayer.jitter_ms``: the page
+  delays each kernel -> browser audio message by a random 0-N ms, in order), jitter 300 ms +
+  loaded. 60 s (15 s quick) of 20 ms pieces at real time, then 20 (5) stops. *underruns/min*
+  and *underruns after the first* (the first is the adaptation; the
   note says where in the audio they were and how late the audio that ended the first one came);
   *added latency*: the kernel stamps each message with ``time.time()`` when it sends it, the
   page maps the frame where the message's first sample is rendered to its clock with
@@ -47,11 +49,11 @@ player stream, as in a full-duplex conversation. All clocks are on one machine.
   difference (median; p95 in the note, with where it comes from: how late the kernel's sends
   were against the real-time schedule, kernel send -> the page's main thread, how late each
   message reached the playback worklet against the stream's best arrival, and the buffer's
-  target: ``Player.delivery_log``); *added latency over the gapless floor*: the added latency
+  target: ``BenchPlayer.delivery_log``); *added latency over the gapless floor*: the added latency
   minus what no buffer that never runs dry can avoid, the largest lateness at the worklet plus
   the audio output's own latency (``AudioContext.baseLatency + outputLatency``) plus the fastest
   kernel -> page delivery: what is left is the buffer's headroom; *stop latency in the page*:
-  the kernel asks the page to act as on a click of the Interrupt button (``Player.act_stop``);
+  the kernel asks the page to act as on a click of the Interrupt button (``BenchPlayer.act_stop``);
   from that act to the first silent sample the worklet renders, on the audio clock (median; the
   note adds when the page's main thread heard of it). Each note gives the range of the 1-minute
   load average sampled every second during the scenario.
@@ -122,15 +124,16 @@ KERNEL = """
 import asyncio, json, os, time
 import ipywidgets
 import numpy as np
-from rtnb.widgets import Mic, Player
+from rtnb.widgets import Player
+from rtnb.widgets.bench import BenchMic, BenchPlayer
 
 SECONDS, LEAD_SECONDS, CLEARS, STOPS, OUT = {seconds}, {lead_seconds}, {clears}, {stops}, {out!r}
 LOAD_SETTLE = 3.0  # seconds between starting stress-ng and the scenario's first audio
 SCENARIOS = {scenarios!r}
 import subprocess
-mic = Mic(bench=True)
+mic = BenchMic()
 player = Player()
-players = {{name: Player(jitter_ms=jitter, bench=True) for name, jitter, _ in SCENARIOS}}
+players = {{name: BenchPlayer(jitter_ms=jitter) for name, jitter, _ in SCENARIOS}}
 loop_times = []
 mic.on_audio(lambda pcm: loop_times.append(time.time()))
 from_browser = [0]

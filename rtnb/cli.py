@@ -34,7 +34,8 @@ async def _serve(args: argparse.Namespace) -> None:
         tts=args.tts,
     )
     engines = ", ".join(f"{part} {name}" for part, name in server.engines.items())
-    print(f"rtnb local realtime server at {server.url}  (Ctrl-C to stop)", flush=True)
+    access = "bearer token required" if args.token else "no token required"
+    print(f"rtnb local realtime server at {server.url}  ({access}; Ctrl-C to stop)", flush=True)
     print(f"engines: {engines}", flush=True)
     try:
         await asyncio.Event().wait()

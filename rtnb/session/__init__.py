@@ -43,8 +43,10 @@ from .items import (
     SystemMessageItem,
     UserMessageItem,
 )
+from .lifecycle import ConnectionState
 from .mcp import HostedMcpTool, McpApprovalItem, McpToolCall, McpToolInfo, hosted_mcp_tool
 from .mute import MuteNotSupportedError
+from .outgoing import OutgoingAudioDropped, OutgoingQueueFull, OutgoingStats
 from .session import RealtimeSession
 from .switching import HandoffError
 from .tool_context import ToolContext, background_result
@@ -64,6 +66,7 @@ __all__ = [
     "AudioStartEvent",
     "AudioStoppedEvent",
     "ConnectionChangeEvent",
+    "ConnectionState",
     "ContentPart",
     "ErrorEvent",
     "FunctionCallItem",
@@ -83,6 +86,9 @@ __all__ = [
     "McpToolInfo",
     "McpToolsChangedEvent",
     "MuteNotSupportedError",
+    "OutgoingAudioDropped",
+    "OutgoingQueueFull",
+    "OutgoingStats",
     "OutputGuardrail",
     "OutputGuardrailError",
     "OutputGuardrailResult",

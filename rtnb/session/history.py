@@ -1,6 +1,6 @@
 """The conversation history and its update rules.
 
-Rules (see DESIGN.md): an item whose id is known is merged into the existing entry; a new item
+Rules: an item whose id is known is merged into the existing entry; a new item
 goes right after its ``previous_item_id`` when that item is known (a ``function_call_output``
 item's id stands for its call), first when the server said it has no predecessor (:data:`ROOT`),
 else at the end. A later

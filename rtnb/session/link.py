@@ -1,9 +1,10 @@
 """The connection of a session: backend, transport, outgoing queue, reader and writer tasks.
 
-Client events are queued by :meth:`Link.send` and written in order by one writer task; a reader
-task hands every server event to ``on_event``. A lost connection (a failed send, the server
-closing, a read error) is reported once: ``on_lost`` runs, then ``error`` and
-``connection_change`` events are emitted.
+Client events are queued by :meth:`Link.send` (bounded: see :mod:`rtnb.session.outgoing`) and
+written in order by one writer task; a reader task hands every server event to ``on_event``.
+:attr:`Link.state` (a :class:`~rtnb.session.lifecycle.ConnectionState`) is the one lifecycle
+state every part reads. A lost connection (a failed send, the server closing, a read error) is
+reported once: ``on_lost`` runs, then ``error`` and ``connection_change`` events are emitted.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from rtnb.transport.base import ApiKey, Transport
 from .backend import open_backend
 from .dispatch import EventDispatcher
 from .events import ConnectionChangeEvent, ConnectionStatus, ErrorEvent
+from .lifecycle import ConnectionState, connection_status
+from .outgoing import OutgoingQueue
 
 log = logging.getLogger("rtnb.session")
 
@@ -39,10 +42,12 @@ class Link:
         server_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.backend: str | None = getattr(transport, "backend", None)
-        self.status: ConnectionStatus = "disconnected"
+        self.state = ConnectionState.NEW
+        self.lost: BaseException | None = None
+        """The error that ended the connection while ``CLOSED`` by a loss (``None`` otherwise)."""
         self.transport = transport
         self.local_server: Any = None  # rtnb.local.server.LocalServer
-        self.is_open = False
+        self._local_token: str | None = None  # the bearer token local_server requires
         self._events = events
         self._on_event = on_event
         self._on_lost = on_lost
@@ -50,7 +55,7 @@ class Link:
         self._api_key = api_key
         self._url = url
         self._server_options = dict(server_options or {})
-        self._outgoing: asyncio.Queue[Event | None] = asyncio.Queue()
+        self.outgoing = self._new_queue()
         self._reader: asyncio.Task[None] | None = None
         self._writer: asyncio.Task[None] | None = None
 
@@ -59,40 +64,63 @@ class Link:
         """What the embedded server this link started runs; empty on other backends."""
         return dict(self.local_server.engines) if self.local_server is not None else {}
 
+    @property
+    def is_open(self) -> bool:
+        """True while ``OPEN``: events are accepted for sending."""
+        return self.state is ConnectionState.OPEN
+
+    @property
+    def status(self) -> ConnectionStatus:
+        """The coarse status derived from :attr:`state` (what ``connection_change`` reports)."""
+        return connection_status(self.state)
+
     def send(self, event: Event) -> None:
-        """Queue a client event (dropped with a debug log when not connected)."""
+        """Queue a client event (dropped with a debug log when not open).
+
+        Raises :class:`~rtnb.session.outgoing.OutgoingQueueFull` when the connection stopped
+        draining and the queue holds its bound of control events.
+        """
         if not self.is_open:
             log.debug("not connected; dropping %s", event.get("type"))
             return
         event.setdefault("event_id", new_id("event"))
-        self._outgoing.put_nowait(event)
-
-    def set_status(self, status: ConnectionStatus) -> None:
-        """Change the status; emits ``connection_change`` (and ends the streams when down)."""
-        if status != self.status:
-            self.status = status
-            self._events.emit(ConnectionChangeEvent(status))
-            if status == "disconnected":
-                self._events.end_streams()
+        self.outgoing.put(event)
 
     async def connect(
         self, model: str, api_key: ApiKey | None, url: str | None, call_id: str | None
     ) -> None:
-        """Open the transport and start the reader and writer; raises if it cannot connect."""
+        """Open the transport and start the reader and writer; raises if it cannot connect.
+
+        From ``NEW``, or ``CLOSED`` after :meth:`drop` (a reconnect); ``CONNECTING`` at once.
+        """
+        if self.state not in (ConnectionState.NEW, ConnectionState.CLOSED):
+            raise RuntimeError(f"cannot connect a link that is {self.state.value}")
+        self.lost = None
+        self._set_state(ConnectionState.CONNECTING)
         transport = await self._open_transport(model, api_key, url, call_id)
-        await transport.connect()
+        if self.state is ConnectionState.CONNECTING:
+            await transport.connect()
+        if self.state is not ConnectionState.CONNECTING:  # close() ran meanwhile
+            with contextlib.suppress(Exception):
+                await transport.close()
+            await self._stop_local_server()  # one started while close() ran is stopped here
+            raise ConnectionError("the session was closed while it connected")
         self.transport = transport
-        self.is_open = True
         loop = asyncio.get_running_loop()
         self._writer = loop.create_task(self._write_loop(), name="rtnb-session-writer")
         self._reader = loop.create_task(self._read_loop(), name="rtnb-session-reader")
+        self._set_state(ConnectionState.OPEN)
 
     async def close(self) -> None:
-        """Send what is queued, stop the reader, close the transport and the local server."""
-        self.is_open = False
+        """Send what is queued, stop the reader, close the transport and the local server.
+
+        ``CLOSING`` while it writes (from ``OPEN``), then ``CLOSED`` (from any state).
+        """
+        if self.state is ConnectionState.OPEN:
+            self._set_state(ConnectionState.CLOSING)
         current = asyncio.current_task()
         if self._writer is not None and not self._writer.done():
-            self._outgoing.put_nowait(None)  # send what is queued first
+            self.outgoing.end()  # send what is queued first
             # wait() never raises the task's outcome: it may have been cancelled by a lost
             # connection an instant ago, and close() must not raise that CancelledError.
             await asyncio.wait({self._writer}, timeout=2.0)
@@ -106,6 +134,8 @@ class Link:
             except Exception as exc:
                 log.debug("closing the transport failed: %s", type(exc).__name__)
         await self._stop_local_server()
+        self.lost = None
+        self._set_state(ConnectionState.CLOSED)
 
     async def drop(self) -> None:
         """Stop the reader and writer of a lost connection and close its transport."""
@@ -121,7 +151,7 @@ class Link:
                 await self.transport.close()
         if not self._injected_transport:
             self.transport = None
-        self._outgoing = asyncio.Queue()  # events queued for the lost connection are dropped
+        self.outgoing = self._new_queue()  # events queued for the lost connection are dropped
 
     async def _open_transport(
         self, model: str, api_key: ApiKey | None, url: str | None, call_id: str | None
@@ -137,12 +167,29 @@ class Link:
             call_id=call_id,
             server_options=self._server_options,
             local_server=self.local_server,  # a reconnect reuses the server it started
+            local_token=self._local_token,
         )
         self.backend, self.local_server = backend.name, backend.local_server
+        self._local_token = backend.local_token
         return backend.transport
 
+    def _new_queue(self) -> OutgoingQueue:
+        return OutgoingQueue(lambda report: self._events.emit(ErrorEvent(report)))
+
+    def _set_state(self, state: ConnectionState) -> None:
+        """Move to ``state``; emits ``connection_change`` when the status changes (and ends the
+        event streams when it becomes ``"disconnected"``)."""
+        before, self.state = self.status, state
+        self._announce(before)
+
+    def _announce(self, before: ConnectionStatus) -> None:
+        if self.status != before:
+            self._events.emit(ConnectionChangeEvent(self.status))
+            if self.status == "disconnected":
+                self._events.end_streams()
+
     async def _stop_local_server(self) -> None:
-        server, self.local_server = self.local_server, None
+        server, self.local_server, self._local_token = self.local_server, None, None
         if server is not None:
             try:
                 await server.close()
@@ -151,7 +198,7 @@ class Link:
 
     async def _write_loop(self) -> None:
         assert self.transport is not None
-        while (event := await self._outgoing.get()) is not None:
+        while (event := await self.outgoing.get()) is not None:
             try:
                 await self.transport.send(event)
             except Exception as exc:
@@ -178,12 +225,13 @@ class Link:
         self._connection_lost(error or ConnectionError("the server closed the connection"))
 
     def _connection_lost(self, error: BaseException) -> None:
-        if not self.is_open:
+        if self.state is not ConnectionState.OPEN:
             return
-        self.is_open = False
+        before = self.status
+        self.state, self.lost = ConnectionState.CLOSED, error  # nothing is queued from now on
         log.warning("rtnb session disconnected: %s", error)
         self._on_lost()
         if self._writer is not None and self._writer is not asyncio.current_task():
             self._writer.cancel()
         self._events.emit(ErrorEvent(error))
-        self.set_status("disconnected")
+        self._announce(before)  # after the error, as always

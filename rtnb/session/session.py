@@ -31,8 +31,10 @@ from .guardrails import (
 )
 from .history_edit import HistoryUpdate
 from .items import HistoryItem
+from .lifecycle import ConnectionState
 from .mcp import McpToolInfo
 from .mute import is_muted, set_muted
+from .outgoing import OutgoingStats
 from .parts import build_parts
 from .recovery import export_history, replay_events
 
@@ -120,8 +122,7 @@ class RealtimeSession:
         )
         self._events = parts.events
         self._history = parts.history
-        self._tasks = parts.tasks.tasks  # read by tests
-        self._task_set = parts.tasks
+        self._tasks = parts.tasks
         self._link = parts.link
         self._responses = parts.responses
         self._agents = parts.agents
@@ -129,8 +130,6 @@ class RealtimeSession:
         self._mcp = parts.mcp
         self._tool_calls = parts.tool_calls
         self._conversation = parts.conversation
-        self._used = False
-        self._closed = False
 
     def __repr__(self) -> str:
         return (
@@ -168,9 +167,22 @@ class RealtimeSession:
         self._link.backend = value
 
     @property
+    def state(self) -> ConnectionState:
+        """The connection's lifecycle state (:class:`~rtnb.session.lifecycle.ConnectionState`:
+        ``NEW``, ``CONNECTING``, ``OPEN``, ``CLOSING``, ``CLOSED``)."""
+        return self._link.state
+
+    @property
     def status(self) -> ConnectionStatus:
-        """``"disconnected"``, ``"connecting"`` or ``"connected"``."""
+        """``"disconnected"``, ``"connecting"`` or ``"connected"`` (derived from :attr:`state`;
+        what ``connection_change`` events report)."""
         return self._link.status
+
+    @property
+    def outgoing(self) -> OutgoingStats:
+        """What waits to be sent (events, milliseconds of microphone audio) and how much audio
+        was dropped because the connection stopped sending (see :mod:`rtnb.session.outgoing`)."""
+        return self._link.outgoing.stats
 
     @property
     def automatically_trigger_response_for_mcp_tool_calls(self) -> bool:
@@ -182,12 +194,12 @@ class RealtimeSession:
         self._mcp.auto_respond = value
 
     @property
-    def _transport(self) -> Transport | None:  # for tests and debugging
-        return self._link.transport
-
-    @property
-    def _local_server(self) -> Any:  # for tests and debugging
-        return self._link.local_server
+    def server_url(self) -> str | None:
+        """The Realtime endpoint this session connects to (``None`` before :meth:`connect` or
+        with a transport that has no URL). An embedded server the session started answers only
+        this session: it requires a random token that nothing else knows (HTTP 401 without it)."""
+        url = getattr(self._link.transport, "url", None)
+        return url if isinstance(url, str) else None
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -203,14 +215,17 @@ class RealtimeSession:
         ``api_key`` may be a string or a (sync or async) callable returning one. Raises if the
         server cannot be reached (the message never contains the key). A session connects once.
         """
-        if self._used:
+        if self._link.state is not ConnectionState.NEW:
             raise RuntimeError("a RealtimeSession connects once; create a new session")
-        self._used = True
+        await self._open(api_key, model, url, call_id)
+
+    async def _open(
+        self, api_key: ApiKey | None, model: str | None, url: str | None, call_id: str | None
+    ) -> None:
         self.model = model or self.model
         wire_session = self._agents.session_config()
         self._events.start()
         self._events.resume_streams()
-        self._link.set_status("connecting")
         try:
             await self._link.connect(self.model, api_key, url, call_id)
         except Exception as exc:
@@ -218,16 +233,19 @@ class RealtimeSession:
             await self.close()
             raise
         self._link.send(ce.session_update(wire_session))
-        self._link.set_status("connected")
 
     async def close(self) -> None:
-        """Send what is queued, close the connection (and the local server), stop the tasks."""
-        if self._closed:
+        """Send what is queued, close the connection (and the local server), stop the tasks.
+
+        Final: a closed session does not connect again. Closing twice does nothing.
+        """
+        link = self._link
+        if link.state is ConnectionState.CLOSING or (
+            link.state is ConnectionState.CLOSED and link.lost is None
+        ):
             return
-        self._closed = True
-        self._task_set.cancel()
-        await self._link.close()
-        self._link.set_status("disconnected")
+        self._tasks.cancel()
+        await link.close()
         await self._events.stop()
 
     async def __aenter__(self) -> RealtimeSession:
@@ -253,13 +271,13 @@ class RealtimeSession:
         the words of the history are recreated in it (see
         :func:`~rtnb.session.recovery.replay_events`), so the model remembers the conversation.
         """
-        if self._closed:
+        state = self._link.state
+        if state is ConnectionState.CLOSED and self._link.lost is None:
             raise RuntimeError("the session was closed; create a new session")
-        if self._link.is_open:
+        if state is not ConnectionState.CLOSED and state is not ConnectionState.NEW:
             raise RuntimeError("the session is still connected")
         await self._link.drop()
-        self._used = False
-        await self.connect(api_key=api_key, model=model, url=url, call_id=call_id)
+        await self._open(api_key, model, url, call_id)
         if replay_history:
             for event in replay_events(self._history.snapshot()):
                 self._link.send(event)

@@ -12,7 +12,6 @@ session's event loop, where ``session.send_audio`` is called.
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -58,9 +57,6 @@ class Mic(anywidget.AnyWidget):
         sync=True
     )
     barge_in_ms = traitlets.Int(120, help="Speech this long pauses the player").tag(sync=True)
-    bench = traitlets.Bool(
-        False, help="Stamp each chunk with the page's clock, kept in `stamps` (python -m bench)"
-    ).tag(sync=True)
 
     def __init__(
         self,
@@ -73,8 +69,6 @@ class Mic(anywidget.AnyWidget):
         self.session = session
         self.received_ms = 0.0
         self.chunks = 0
-        self.stamps: list[tuple[float, float]] = []
-        """With ``bench``: (page sent, kernel handler received) per chunk, epoch seconds."""
         self._bridge = LoopBridge(loop)
         self._listeners: list[Callable[[bytes], Any]] = []
         self.on_msg(self._on_browser_message)
@@ -100,8 +94,6 @@ class Mic(anywidget.AnyWidget):
         self, _widget: Any, content: dict[str, Any], buffers: list[Any]
     ) -> None:
         if content.get("type") == "audio" and buffers:
-            if self.bench and isinstance(content.get("t"), (int, float)):
-                self.stamps.append((content["t"] / 1000, time.time()))
             self._bridge.call(self._deliver, bytes(buffers[0]))
 
     def _on_muted(self, change: dict[str, Any]) -> None:

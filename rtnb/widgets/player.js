@@ -3,7 +3,7 @@
 // now: play what is queued); {type: "clear"} (stop at once, drop the queue); {type: "resume"} (a
 // barge-in pause was not confirmed: play on); {type: "act_stop"} (benchmark: act as a user stop).
 // To the kernel: {type: "played", item, ms, level_ms, target_ms, latency?}: how much of an item
-// was really played, the buffer level and its target (with `bench`, `latency` lists per message
+// was really played, the buffer level and its target (with stamps `t`, `latency` lists per message
 // played since the last report [kernel send -> first sample out, send -> this page, lateness at
 // the worklet, buffer target, the audio output's own latency], ms); {type: "cleared"} once a
 // clear took effect (after its last "played" reports); {type: "stopped", by, page_ms, ack_ms}
@@ -18,7 +18,7 @@ const RATE = 24000; // the worklet is player_worklet.js (the `_worklet` trait)
 const STATUS_MS = 50;
 const TEXT_MS = 250; // the status line's numbers are redrawn at most this often
 
-// Delays messages by a random 0-N ms without reordering them (a test and benchmark option).
+// Delays messages by a random 0-N ms without reordering them (BenchPlayer's `jitter_ms`).
 class Jitter {
   constructor(deliver) {
     this.deliver = deliver;
@@ -68,7 +68,7 @@ class Playback {
     this.dirty = false;
     this.reportedAt = 0; // page time of the last "played" report to the kernel
     this.reportTimer = null; // a report held back by `report_ms`
-    // With `bench`, unsent: [send -> played, send -> page, late, target, output] ms per message.
+    // With stamps, unsent: [send -> played, send -> page, late, target, output] ms per message.
     this.latencies = [];
   }
 
@@ -123,14 +123,14 @@ class Playback {
       const pcm = view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength);
       const out = { type: "audio", item: msg.item, pcm, t: msg.t };
       if (msg.t !== undefined) out.toPage = performance.timeOrigin + performance.now() - msg.t;
-      this.jitter.push(this.model.get("jitter_ms"), out, [pcm]);
+      this.jitter.push(this.model.get("jitter_ms") || 0, out, [pcm]);
     } else if (msg.type === "clear") {
       this.jitter.drop();
       this.pending = this.pending.filter(([m]) => m.type !== "audio");
       if (this.node) this.node.port.postMessage(msg);
       else this.model.send({ type: "cleared" });
     } else if (msg.type === "end") {
-      this.jitter.push(this.model.get("jitter_ms"), msg, []);
+      this.jitter.push(this.model.get("jitter_ms") || 0, msg, []);
     } else if (msg.type === "resume") {
       this.node?.port.postMessage(msg);
     } else if (msg.type === "act_stop") {
@@ -199,7 +199,7 @@ class Playback {
     const ms = this.positions.get(item) || 0;
     const report = { type: "played", item, ms, level_ms: this.levelMs, target_ms: this.targetMs };
     if (this.latencies.length) {
-      // With `bench`: in the same message (each message costs the page a busy/idle round).
+      // With stamps: in the same message (each message costs the page a busy/idle round).
       report.latency = this.latencies.splice(0);
     }
     this.model.send(report);

@@ -14,6 +14,9 @@ Stops where the user acts happen in the page first: a click on an element of cla
 the position; a :class:`~rtnb.widgets.Mic` that hears the user speak pauses it (barge-in), and
 the kernel either confirms (``audio_interrupted`` -> clear) or resumes it after
 ``barge_in_wait`` seconds.
+
+Tests and benchmarks measure delivery and inject jitter through the subclass
+:class:`~rtnb.widgets.bench.BenchPlayer`.
 """
 
 from __future__ import annotations
@@ -55,12 +58,6 @@ class Player(anywidget.AnyWidget):
     underruns = traitlets.Int(
         0, help="Times the browser ran out of audio while playing, before an end (set by it)"
     ).tag(sync=True)
-    jitter_ms = traitlets.Int(
-        0, help="Test/benchmark option: the page delays audio by a random 0-N ms, in order"
-    ).tag(sync=True)
-    bench = traitlets.Bool(
-        False, help="Stamp audio messages; the page reports send -> played latency (`latencies`)"
-    ).tag(sync=True)
 
     def __init__(
         self,
@@ -88,13 +85,6 @@ class Player(anywidget.AnyWidget):
         """One row per underrun: item, played_ms (where), target_ms, slack_ms and peak_ms (the
         buffer's target, real slack and learned peak lateness then), late_ms (how late the audio
         that ended it was)."""
-        self.latencies: list[float] = []
-        """With ``bench``: kernel send -> first sample played in the page, ms per message."""
-        self.delivery_log: list[dict[str, float]] = []
-        """With ``bench``, one row per message, as :attr:`latencies`: ``to_page_ms`` (kernel send
-        -> the page's main thread), ``late_ms`` (how late it reached the playback worklet against
-        the stream's best arrival), ``target_ms`` (the jitter buffer's target as it began to
-        play) and ``output_ms`` (the audio output's own latency, rendered -> heard)."""
         self.stops: list[dict[str, Any]] = []
         """Stops made in the page: ``by`` ("user", "barge_in"), ``page_ms`` (the act -> silence in
         the rendered audio) and ``ack_ms`` (the act -> the page's main thread heard it)."""
@@ -183,18 +173,11 @@ class Player(anywidget.AnyWidget):
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(cleared.wait(), timeout)
 
-    def act_stop(self) -> None:
-        """Ask the page to stop as if the user had clicked a stop element (for benchmarks)."""
-        self._post({"type": "act_stop"})
-
     def _flush(self) -> None:
         pending, self._pending = self._pending, []
         for item_id, pcm in pending:
             self.sent[item_id] = self.sent.get(item_id, 0.0) + duration_ms(len(pcm))
-            content: dict[str, Any] = {"type": "audio", "item": item_id}
-            if self.bench:
-                content["t"] = time.time() * 1000
-            self._post(content, [bytes(pcm)])
+            self._post({"type": "audio", "item": item_id}, [bytes(pcm)])
 
     def _post(self, content: dict[str, Any], buffers: list[bytes] | None = None) -> None:
         self.messages += 1
@@ -212,7 +195,6 @@ class Player(anywidget.AnyWidget):
                 level, target = content.get("level_ms"), content.get("target_ms")
                 if isinstance(level, (int, float)) and isinstance(target, (int, float)):
                     self._bridge.call(self._on_level, item, float(ms), float(level), float(target))
-                self._on_latency(content)
         elif kind == "stopped":
             times = [content.get(k) for k in ("page_ms", "ack_ms")]
             page_ms, ack_ms = (float(t) if _number(t) else None for t in times)
@@ -221,20 +203,6 @@ class Player(anywidget.AnyWidget):
             keys = ("item", "played_ms", "target_ms", "slack_ms", "peak_ms", "late_ms")
             row = {k: content.get(k) for k in keys}
             self._bridge.call(self.underrun_log.append, row)
-
-    def _on_latency(self, content: dict[str, Any]) -> None:
-        # With `bench`: [send -> played, send -> page, late, target, output] per message, in ms.
-        rows = content.get("latency")
-        if not isinstance(rows, list):
-            return
-        keys = ("to_page_ms", "late_ms", "target_ms", "output_ms")
-        rows = [row for row in rows if isinstance(row, list) and len(row) == 1 + len(keys)]
-        rows = [row for row in rows if all(_number(v) for v in row)]
-        self._bridge.call(self.latencies.extend, [float(row[0]) for row in rows])
-        self._bridge.call(
-            self.delivery_log.extend,
-            [dict(zip(keys, map(float, row[1:]), strict=True)) for row in rows],
-        )
 
     # Loop side.
     def _on_cleared(self) -> None:

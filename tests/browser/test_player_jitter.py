@@ -35,10 +35,10 @@ KERNEL = (
     + """
 import asyncio, json
 import ipywidgets, numpy as np, rtnb
-from rtnb.widgets import Player
+from rtnb.widgets.bench import BenchPlayer
 
 JITTER_MS, SECONDS = {jitter}, {seconds}
-player = Player(jitter_ms=JITTER_MS)
+player = BenchPlayer(jitter_ms=JITTER_MS)
 
 def tone(ms, hz=440.0):
     t = np.arange(int(24 * ms)) / 24000

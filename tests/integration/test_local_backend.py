@@ -97,7 +97,7 @@ async def test_text_message_round_trip_and_server_stops_on_close() -> None:
     session = RealtimeSession(weather_agent(calls), server_options={"realtime_pacing": False})
     turn = Turn(session)
     await session.connect()
-    server_url = session._local_server.url  # the server the session started for itself
+    server_url = session.server_url  # the server the session started for itself
     session.send_message("What is the weather in London?")
     await turn.wait()
     await session.close()

@@ -1,7 +1,12 @@
-"""Who can reach the local server: loopback only by default, same-origin only, token if set."""
+"""Who can reach the local server: loopback only by default, same-origin only, token if set;
+the server a session starts requires a token only that session knows."""
 
 from __future__ import annotations
 
+import asyncio
+import io
+import logging
+import secrets
 import subprocess
 import sys
 
@@ -9,7 +14,9 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from rtnb import RealtimeAgent, RealtimeSession
 from rtnb.local.server import start_local_server
+from rtnb.session import backend
 from tests.wire import WireClient
 
 
@@ -55,3 +62,74 @@ def test_serve_command_refuses_a_public_address() -> None:
     assert result.returncode == 2
     assert "--allow-remote" in result.stderr or "allow_remote" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_a_sessions_embedded_server_answers_only_that_session(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    issued: list[str] = []
+    make_token = secrets.token_urlsafe
+
+    def token_urlsafe(nbytes: int | None = None) -> str:
+        issued.append(make_token(nbytes))
+        return issued[-1]
+
+    monkeypatch.setattr(backend.secrets, "token_urlsafe", token_urlsafe)
+    seen: list[str] = []
+    answered = asyncio.Event()
+    session = RealtimeSession(RealtimeAgent(name="a"), server_options={"realtime_pacing": False})
+    for name in ("transport_event", "error", "connection_change", "history_updated"):
+        session.on(name, lambda event: seen.append(repr(event)))
+    session.on("agent_end", lambda event: answered.set())
+    with caplog.at_level(logging.DEBUG):
+        await session.connect()
+        url = session.server_url
+        assert url is not None and url.startswith("ws://127.0.0.1:")
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Bearer "}):
+            with pytest.raises(InvalidStatus) as refused:
+                await connect(url, additional_headers=headers)
+            assert refused.value.response.status_code == 401
+        session.send_message("hello")  # the session itself presents the token
+        await asyncio.wait_for(answered.wait(), 30)
+        exported = io.StringIO()
+        session.export_history(exported)
+        state = str(session.widget().get_state())
+        texts = [repr(session), url, exported.getvalue(), state]
+        await session.close()
+    [token] = issued
+    assert len(token) >= 32
+    texts += [*seen, caplog.text]
+    assert [text[:200] for text in texts if token in text] == []
+
+
+@pytest.mark.parametrize(
+    ("options", "says"),
+    [(["--token", "s3cret"], "bearer token required"), ([], "no token required")],
+)
+async def test_serve_command_says_whether_a_token_is_required(
+    options: list[str], says: str
+) -> None:
+    command = [
+        "serve",
+        "--port",
+        "0",
+        "--stt",
+        "pocketsphinx",
+        "--vad",
+        "webrtc",
+        "--tts",
+        "espeak",
+    ]
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "rtnb.cli", *command, *options, stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        assert process.stdout is not None
+        line = (await asyncio.wait_for(process.stdout.readline(), 120)).decode()
+    finally:
+        process.terminate()
+        await process.wait()
+    assert line.startswith("rtnb local realtime server at ws://127.0.0.1:")
+    assert f"/v1/realtime  ({says}; Ctrl-C to stop)" in line
+    assert "s3cret" not in line

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 import types
@@ -127,6 +128,59 @@ async def test_no_key_starts_the_local_server_and_stops_it(
         assert made.url == "ws://127.0.0.1:8765/v1/realtime?model=gpt-realtime"
         assert made.api_key == "local-token"
     assert server.closed
+
+
+async def test_the_local_server_gets_a_new_random_token_per_session(
+    fakes: list[FakeLocalServer], agent: RealtimeAgent
+) -> None:
+    for _ in range(2):
+        async with RealtimeSession(agent, server_options={"realtime_pacing": False}) as session:
+            assert session.backend == "local"
+    tokens = [server.options["token"] for server in fakes]
+    assert [made.api_key for made in FakeWebSocketTransport.made] == tokens
+    assert tokens[0] != tokens[1] and all(len(token) >= 32 for token in tokens)
+    assert fakes[0].options["realtime_pacing"] is False
+
+
+async def test_a_reconnect_reuses_the_local_server_and_its_token(
+    fakes: list[FakeLocalServer], agent: RealtimeAgent
+) -> None:
+    session = RealtimeSession(agent)
+    lost = asyncio.Event()
+    session.on("connection_change", lambda e: lost.set() if e.status == "disconnected" else None)
+    await session.connect()
+    FakeWebSocketTransport.made[0].disconnect()
+    await asyncio.wait_for(lost.wait(), 5)
+    await session.reconnect()
+    await session.close()
+    [server] = fakes
+    first, second = FakeWebSocketTransport.made
+    assert first.api_key == second.api_key == server.options["token"]
+    assert server.closed
+
+
+async def test_a_close_while_the_local_server_starts_stops_it(
+    fakes: list[FakeLocalServer], agent: RealtimeAgent
+) -> None:
+    module = sys.modules["rtnb.local.server"]
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_start(**options: Any) -> FakeLocalServer:
+        started.set()
+        await release.wait()  # loading the speech models
+        fakes.append(FakeLocalServer(options))
+        return fakes[-1]
+
+    module.start_local_server = slow_start  # type: ignore[attr-defined]
+    session = RealtimeSession(agent)
+    connecting = asyncio.ensure_future(session.connect())
+    await asyncio.wait_for(started.wait(), 5)
+    await session.close()
+    release.set()
+    with pytest.raises(ConnectionError, match="closed while it connected"):
+        await connecting
+    [server] = fakes
+    assert server.closed and session.state.value == "closed"
 
 
 async def test_call_id_without_key_is_refused(

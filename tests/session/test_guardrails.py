@@ -69,8 +69,16 @@ async def make_session(transport: ScriptedTransport) -> AsyncIterator[MakeSessio
 async def checks_finished(session: RealtimeSession, transport: ScriptedTransport) -> None:
     """Wait until every pushed event was handled and every guardrail check it started ended."""
     await transport.settle()
-    running = [t for t in session._tasks if t.get_name() == "rtnb-output-guardrails"]
-    await asyncio.wait_for(asyncio.gather(*running), 2.0)
+    await asyncio.wait_for(asyncio.gather(*guardrail_checks()), 2.0)
+
+
+def guardrail_checks() -> list[asyncio.Task[object]]:
+    """The output guardrail checks running now (the session names their tasks)."""
+    return [
+        task
+        for task in asyncio.all_tasks()
+        if task.get_name() == "rtnb-output-guardrails" and not task.done()
+    ]
 
 
 def stream(
@@ -166,10 +174,10 @@ async def test_agent_and_session_guardrails_both_run_once_each(
 async def test_no_guardrails_no_checks(
     make_session: MakeSession, transport: ScriptedTransport
 ) -> None:
-    session = await make_session()
+    await make_session()
     stream(transport, TEXT)
     await transport.settle()
-    assert not [t for t in session._tasks if t.get_name() == "rtnb-output-guardrails"]
+    assert guardrail_checks() == []
 
 
 # ----------------------------------------------------------------------- trips

@@ -9,6 +9,7 @@ import pytest
 import traitlets
 
 from rtnb.widgets import Mic
+from rtnb.widgets.bench import BenchMic
 from rtnb.widgets.mic import mute_session
 
 from .conftest import from_thread, until
@@ -70,14 +71,16 @@ async def test_chunk_length_is_checked() -> None:
     assert Mic(chunk_ms=40).chunk_ms == 40
 
 
-async def test_bench_flag_keeps_the_page_and_kernel_times_of_each_chunk() -> None:
-    chunk = [memoryview(b"\x00\x00" * 480)]
-    mic = Mic()
-    mic._on_browser_message(mic, {"type": "audio", "t": 1_700_000_000_000.0}, chunk)
-    assert mic.stamps == []  # off by default
-    mic.bench = True
-    before = time.time()
-    mic._on_browser_message(mic, {"type": "audio", "t": 1_700_000_000_000.0}, chunk)
-    mic._on_browser_message(mic, {"type": "audio"}, chunk)  # no stamp from the page
-    ((page, kernel),) = mic.stamps
-    assert page == 1_700_000_000.0 and before <= kernel <= time.time()
+async def test_the_bench_mic_keeps_page_and_kernel_times_of_stamped_chunks(scripted) -> None:
+    session, _transport = scripted
+    mic = BenchMic(session)
+    assert mic.bench and "bench" not in Mic.class_trait_names()  # only it asks the page
+    await session.connect()
+    sent_at = time.time() * 1000
+    chunk = b"\x01\x00" * 240
+    stamped = {"type": "audio", "t": sent_at}
+    from_thread(mic._on_browser_message, mic, stamped, [memoryview(chunk)])
+    from_thread(mic._on_browser_message, mic, {"type": "audio", "t": "x"}, [memoryview(chunk)])
+    await until(lambda: mic.chunks == 2)  # both delivered; only the stamped one timed
+    [(page, kernel)] = mic.stamps
+    assert page == sent_at / 1000 and page <= kernel <= time.time()

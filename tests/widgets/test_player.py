@@ -6,6 +6,7 @@ import asyncio
 
 from rtnb.protocol.audio import bytes_for_ms, duration_ms
 from rtnb.widgets import Player
+from rtnb.widgets.bench import BenchPlayer
 from tests.session import wire
 
 from .conftest import Sent, from_browser, from_thread, until
@@ -23,7 +24,7 @@ async def test_a_burst_of_audio_goes_out_in_one_message() -> None:
     audio = sent.of_type("audio")
     assert len(audio) <= 2
     assert b"".join(b[0] for _, b in audio) == b"".join(chunks)
-    assert all(content["item"] == "item_1" for content, _ in audio)
+    assert all(content == {"type": "audio", "item": "item_1"} for content, _ in audio)  # no stamp
     assert player.sent_ms == duration_ms(b"".join(chunks))
 
 
@@ -200,7 +201,7 @@ async def test_a_barge_in_pause_resumes_unless_the_session_confirms_it() -> None
 
 
 async def test_reports_fill_the_buffer_log_underruns_and_latencies() -> None:
-    player = Player(bench=True)
+    player = BenchPlayer()
     sent = Sent(player)
     player.play(b"\x01\x00" * 240, "a")
     await sent.wait(lambda: bool(sent.messages))
@@ -209,8 +210,8 @@ async def test_reports_fill_the_buffer_log_underruns_and_latencies() -> None:
     from_thread(from_browser, player, report)
     underrun = {"type": "underrun", "item": "a", "played_ms": 5.0, "target_ms": 120.0}
     from_thread(from_browser, player, underrun | {"late_ms": 150.0})
-    # With bench, the played reports carry [send -> played, send -> page, late, target, output]
-    # per message; malformed rows are dropped.
+    # With stamped audio, the played reports carry [send -> played, send -> page, late, target,
+    # output] per message; malformed rows are dropped.
     rows = [[90, 20, 30, 120, 42], "x", [1, 2, 3, 4], [1, "x", 3, 4, 5]]
     from_thread(from_browser, player, report | {"ms": 6.0, "latency": rows})
     await until(lambda: bool(player.latencies and player.underrun_log and player.buffer_log))
