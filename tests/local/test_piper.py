@@ -12,8 +12,8 @@ import pytest
 
 from rtnb.local import piper_voice
 from rtnb.local.tts import (
-    USER_VOICE,
     VOICES,
+    WHISPER_USER_VOICE,
     default_tts_engine,
     synthesize,
     synthesize_sentences,
@@ -171,9 +171,9 @@ def close(a: bytes, b: bytes) -> bool:
 
 def test_espeak_voices_always_go_to_espeak(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(piper_voice, "speak", refuse_piper)
-    reference = synthesize("Hello there.", voice=USER_VOICE, engine="espeak")
-    assert close(synthesize("Hello there.", voice=USER_VOICE), reference)
-    assert close(synthesize("Hello there.", voice=USER_VOICE, engine="piper"), reference)
+    reference = synthesize("Hello there.", voice=WHISPER_USER_VOICE, engine="espeak")
+    assert close(synthesize("Hello there.", voice=WHISPER_USER_VOICE), reference)
+    assert close(synthesize("Hello there.", voice=WHISPER_USER_VOICE, engine="piper"), reference)
     assert close(
         synthesize("Hello", voice="alloy", engine="espeak"),
         synthesize("Hello", voice="en-us+m3", engine="espeak"),
@@ -212,11 +212,16 @@ def test_a_corrupt_voice_file_is_named(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_concurrent_calls_from_threads() -> None:
-    jobs = [("alloy", "piper"), (USER_VOICE, "espeak"), ("echo", "piper"), (USER_VOICE, "espeak")]
+    jobs = [
+        ("alloy", "piper"),
+        (WHISPER_USER_VOICE, "espeak"),
+        ("echo", "piper"),
+        (WHISPER_USER_VOICE, "espeak"),
+    ]
     with ThreadPoolExecutor(4) as pool:
         results = list(
             pool.map(lambda job: synthesize(QUESTION, voice=job[0], engine=job[1]), jobs)
         )
     assert all(duration_ms(pcm) > 1000 for pcm in results)
     assert close(results[1], results[3])
-    assert close(results[1], synthesize(QUESTION, voice=USER_VOICE))
+    assert close(results[1], synthesize(QUESTION, voice=WHISPER_USER_VOICE))
