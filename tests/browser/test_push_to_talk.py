@@ -38,7 +38,8 @@ agent = RealtimeAgent(
     name="Weather assistant", instructions="Answer weather questions.", tools=[get_weather]
 )
 config = {"audio": {"input": {"transcription": {"model": "local"}}}}
-session = RealtimeSession(agent, config=config)
+# Nothing here depends on the answer's audio arriving at a speaking pace.
+session = RealtimeSession(agent, config=config, server_options={"realtime_pacing": False})
 committed = []  # the server's input_audio_buffer.committed: one per user turn
 
 @session.on("transport_event")
