@@ -21,6 +21,7 @@ import pytest
 from .lab import Chromium, Lab, chromium_with_fake_mic, jupyter_lab, missing_requirements
 
 _numbers = itertools.count(1)
+_shared_chromium: list[Chromium] = []  # the package's, while it exists
 
 
 def require_browser() -> None:
@@ -61,4 +62,18 @@ def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chromium]:
     """The chromium of every browser test; each page comes in a fresh context."""
     require_browser()
     with chromium_with_fake_mic(tmp_path_factory.mktemp("chromium")) as running:
-        yield running
+        _shared_chromium.append(running)
+        try:
+            yield running
+        finally:
+            _shared_chromium.remove(running)
+
+
+@pytest.fixture(autouse=True)
+def own_playwright(request: pytest.FixtureRequest) -> None:
+    """A test without ``chromium`` may start Playwright itself (``launch_with_fake_mic``), and
+    Playwright's sync API runs one instance per thread at a time: the shared browser stops
+    first (the next test that uses it starts it again)."""
+    if "chromium" not in request.fixturenames:
+        for running in _shared_chromium:
+            running.close()

@@ -100,13 +100,32 @@ def _log_page(page: Any, logs: list[str]) -> None:
     page.on("pageerror", lambda e: logs.append(f"pageerror: {e}"))
 
 
-@dataclass
 class Chromium:
-    """A headless chromium whose fake microphone plays the file at ``mic``. Chromium reads that
-    file each time a page starts capturing, so tests sharing the browser each give their own."""
+    """A headless chromium for many pages, started when first needed, whose fake microphone
+    plays the file at ``mic``. Chromium reads that file each time a page starts capturing, so
+    tests sharing the browser each give their own (:meth:`new_page`).
 
-    browser: Any
-    mic: Path
+    Playwright's sync API allows one instance per thread at a time: :meth:`close` stops it, so
+    that code starting its own (``launch_with_fake_mic``) can run; the next page starts it again.
+    """
+
+    def __init__(self, mic: Path) -> None:
+        self.mic = mic
+        self._playwright: Any = None
+        self._browser: Any = None
+
+    @property
+    def browser(self) -> Any:
+        """The running browser (started now if it is not)."""
+        if self._browser is None:
+            from playwright.sync_api import sync_playwright
+
+            self._playwright = sync_playwright().start()
+            self._browser = self._playwright.chromium.launch(
+                executable_path=CHROMIUM,
+                args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-audio-capture={self.mic}%noloop"],
+            )
+        return self._browser
 
     def new_page(self, wav: Path, logs: list[str]) -> Any:
         """A page in a fresh browser context (its own storage and permissions) whose fake
@@ -117,12 +136,19 @@ class Chromium:
         _log_page(page, logs)
         return page
 
+    def close(self) -> None:
+        """Stop the browser and Playwright (if running)."""
+        if self._browser is not None:
+            try:
+                self._browser.close()
+            finally:
+                self._playwright.stop()
+                self._browser = self._playwright = None
+
 
 @contextmanager
 def chromium_with_fake_mic(tmp: Path) -> Iterator[Chromium]:
-    """Start one chromium for many pages (:meth:`Chromium.new_page`); close it on exit."""
-    from playwright.sync_api import sync_playwright
-
+    """One chromium for many pages (:meth:`Chromium.new_page`), closed on exit."""
     tmp.mkdir(parents=True, exist_ok=True)
     mic = tmp / "mic.wav"
     with wave.open(str(mic), "wb") as silence:  # until a test gives its own
@@ -130,15 +156,11 @@ def chromium_with_fake_mic(tmp: Path) -> Iterator[Chromium]:
         silence.setsampwidth(2)
         silence.setframerate(48_000)
         silence.writeframes(b"\x00\x00" * 4_800)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-audio-capture={mic}%noloop"],
-        )
-        try:
-            yield Chromium(browser, mic)
-        finally:
-            browser.close()
+    chromium = Chromium(mic)
+    try:
+        yield chromium
+    finally:
+        chromium.close()
 
 
 def write_notebook(path: Path, *sources: str) -> None:
