@@ -128,10 +128,12 @@ def html_table(
     for name in names:
         if not _CLASS_NAME.fullmatch(name):
             raise ValueError(f"classes: {name!r} is not a CSS class name")
-    return BlankFrame(frame).to_html(
+    html = BlankFrame(frame).to_html(
         index=index,
         float_format=None if float_format is None else float_format.format,
         classes=["rtnb-table", *names],
         border=0,
         escape=True,
     )
+    assert html is not None  # no ``buf``: pandas returns the text
+    return html

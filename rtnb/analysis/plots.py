@@ -10,6 +10,7 @@ import math
 from typing import Any
 
 import matplotlib.axes
+import matplotlib.ticker
 import pandas as pd
 
 from .frames import guardrail_frame, latency_frame, tool_frame
@@ -50,7 +51,9 @@ def guardrail_plot(source: Any, ax: matplotlib.axes.Axes | None = None) -> matpl
     for name, trips in frame.groupby("guardrail", sort=True):
         times = [0.0, *trips["t"]]
         ax.step(times, range(len(times)), where="post", label=str(name))
-    ax.yaxis.get_major_locator().set_params(integer=True)
+    locator = ax.yaxis.get_major_locator()
+    if isinstance(locator, matplotlib.ticker.MaxNLocator):  # the default AutoLocator is one
+        locator.set_params(integer=True)
     ax.legend(loc="upper left")
     return ax
 

@@ -66,8 +66,8 @@ def item_to_dict(item: HistoryItem) -> dict[str, Any]:
     """A history item as a plain dict (with its ``type`` and, for messages, ``role``)."""
     data = dataclasses.asdict(item)
     data["type"] = item.type
-    if item.type == "message":
-        data["role"] = item.role  # type: ignore[union-attr]
+    if not isinstance(item, FunctionCallItem):  # a message
+        data["role"] = item.role
     return data
 
 
@@ -80,7 +80,7 @@ def item_from_dict(data: dict[str, Any]) -> HistoryItem:
     if cls is None:
         raise ValueError(f"unknown message role {data.get('role')!r}")
     fields["content"] = [ContentPart(**part) for part in fields.get("content", [])]
-    return cls(**fields)  # type: ignore[return-value]
+    return cls(**fields)
 
 
 def fingerprint(item: HistoryItem) -> tuple[Any, ...]:

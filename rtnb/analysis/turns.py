@@ -90,7 +90,12 @@ class Turn:
         status = self.statuses.get(last)
         if last in self.interrupted or status == "cancelled":
             return "interrupted"
-        if status is None or any(call.end is None or call.t >= self.done for call in self.tools):
+        done = self.done  # set with the status
+        if (
+            status is None
+            or done is None
+            or any(call.end is None or call.t >= done for call in self.tools)
+        ):
             return "in progress"  # the answer, or the response after a tool call, is to come
         if status in ("failed", "incomplete"):
             return status

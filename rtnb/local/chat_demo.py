@@ -171,7 +171,7 @@ class ScriptedChatServer:
         try:
             chunks = _chunks(script, str(request.body.get("model", "scripted")))
             for index, chunk in enumerate(chunks):
-                waits = []
+                waits: list[asyncio.Future[Any]] = []
                 if index == 1 and script.first_token_delay_s > 0:  # chunk 0 only says the role
                     waits.append(asyncio.ensure_future(asyncio.sleep(script.first_token_delay_s)))
                 if script.hold is not None and index == script.hold_after + 1:

@@ -15,7 +15,7 @@ like any policy, a :class:`ChatPolicy` collects the whole answer into a :class:`
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,7 +118,7 @@ class ChatPolicy:
 
     async def stream(
         self, turn: PolicyInput, session: Mapping[str, Any] | None = None
-    ) -> AsyncIterator[ChatDelta]:
+    ) -> AsyncGenerator[ChatDelta, None]:
         """Ask the model about ``turn`` and yield its answer as it streams in."""
         request = chat_request(turn, session, self.config)
         client = self._openai()
@@ -137,7 +137,8 @@ class ChatPolicy:
 
     async def __call__(self, turn: PolicyInput) -> Reply:
         """The whole answer at once: the first tool call, else the text."""
-        text, calls = [], {}
+        text: list[str] = []
+        calls: dict[int, tuple[str | None, str]] = {}
         async for delta in self.stream(turn):
             if isinstance(delta, TextDelta):
                 text.append(delta.text)

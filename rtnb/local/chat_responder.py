@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -302,7 +302,7 @@ class ChatReply:
         self._calls.clear()
 
 
-async def _read(deltas: AsyncIterator[ChatDelta], queue: asyncio.Queue[Any]) -> None:
+async def _read(deltas: AsyncGenerator[ChatDelta, None], queue: asyncio.Queue[Any]) -> None:
     """Move the model's deltas into ``queue``; a failure goes in as an :class:`LlmError`."""
     try:
         async for delta in deltas:
@@ -314,4 +314,4 @@ async def _read(deltas: AsyncIterator[ChatDelta], queue: asyncio.Queue[Any]) -> 
     else:
         queue.put_nowait(_END)
     finally:
-        await deltas.aclose()  # type: ignore[attr-defined]
+        await deltas.aclose()

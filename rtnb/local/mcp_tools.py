@@ -119,14 +119,16 @@ class McpServers:
                 offered.append(tool)
                 continue
             server = self._servers.get(tool.get("server_label", ""))
-            for listed in server.tools if server is not None else []:
+            if server is None:
+                continue
+            for listed in server.tools:
                 offered.append(
                     {
                         "type": "function",
                         "name": listed["name"],
                         "description": listed.get("description", ""),
                         "parameters": copy.deepcopy(listed.get("input_schema") or {}),
-                        "server_label": server.label,  # type: ignore[union-attr]
+                        "server_label": server.label,
                     }
                 )
         return offered

@@ -108,7 +108,7 @@ class Responder:
         try:
             turn = await self._mcp.offer_tools(run, turn)
             if isinstance(self._policy, ChatPolicy):
-                await self._chat(run, turn)
+                await self._chat(run, turn, self._policy)
             elif not await self._mcp.run_approved(run, turn):
                 reply = await self._ask(run, turn)
                 label = mcp_label(reply, turn.tools) if isinstance(reply, CallTool) else None
@@ -129,10 +129,10 @@ class Responder:
         else:
             await self._done(run, "completed", None)
 
-    async def _chat(self, run: ResponseRun, turn: PolicyInput) -> None:
+    async def _chat(self, run: ResponseRun, turn: PolicyInput, policy: ChatPolicy) -> None:
         """Stream the answer of a chat model (an approved MCP call runs first, as above)."""
         if not await self._mcp.run_approved(run, turn):
-            await ChatReply(self, self._policy, run).stream(turn)
+            await ChatReply(self, policy, run).stream(turn)
 
     async def _ask(self, run: ResponseRun, turn: PolicyInput) -> Reply:
         result = self._policy(turn)

@@ -69,7 +69,8 @@ class Responses:
             raise ProtocolError("'previous_item_id' must be a string", param="previous_item_id")
         request_id = item.get("approval_request_id")
         if item["type"] == "mcp_approval_response" and (
-            request_id not in self._conversation
+            not isinstance(request_id, str)
+            or request_id not in self._conversation
             or self._conversation.get(request_id).get("type") != "mcp_approval_request"
         ):
             raise ProtocolError(
@@ -185,7 +186,7 @@ class Responses:
         tools = [] if session.get("tool_choice") == "none" else session["tools"]
 
         def policy_input() -> PolicyInput:
-            items = overrides.get("input") if "input" in overrides else self._conversation.items
+            items = overrides.get("input", self._conversation.items)
             return PolicyInput(
                 items=copy.deepcopy(items),
                 instructions=session["instructions"],

@@ -88,7 +88,8 @@ def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     if from_rate <= 0 or to_rate <= 0:
         raise ValueError("sample rates must be positive")
     if from_rate == to_rate or samples.size == 0:
-        return samples.copy()
+        same: np.ndarray = samples.copy()  # numpy's stubs type copy() as Any on Python 3.10
+        return same
     n_out = round(samples.size * to_rate / from_rate)
     positions = np.arange(n_out, dtype=np.float64) * (from_rate / to_rate)
     out = np.interp(positions, np.arange(samples.size), samples.astype(np.float64))

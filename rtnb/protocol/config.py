@@ -94,7 +94,11 @@ def tracing_config(
     The object (``workflow_name``, ``group_id``, ``metadata``; only the fields given) is used when
     any of them is given. Disabling tracing while naming a trace is contradictory: ValueError.
     """
-    fields = {"workflow_name": workflow_name, "group_id": group_id, "metadata": metadata}
+    fields: dict[str, Any] = {
+        "workflow_name": workflow_name,
+        "group_id": group_id,
+        "metadata": metadata,
+    }
     given = {key: value for key, value in fields.items() if value is not None}
     if disabled:
         if given:
@@ -158,8 +162,8 @@ def build_session_config(
             raise ConfigError("audio", "expected an object with 'input' and/or 'output'")
         deep_merge(audio, nested)
     # A format replaces the default as a whole: merging would leak pcm's ``rate`` into G.711.
-    for side, legacy in (("input", legacy_input), ("output", legacy_output)):
-        chosen = ((nested or {}).get(side) or {}).get("format", legacy.get("format"))
+    for side, legacy_side in (("input", legacy_input), ("output", legacy_output)):
+        chosen = ((nested or {}).get(side) or {}).get("format", legacy_side.get("format"))
         if chosen is not None:
             audio[side]["format"] = audio_format(chosen, f"audio.{side}.format")
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ProtocolError
+from .errors import ProtocolError as ProtocolError  # re-exported: importers take it from here
 from .shapes import check_item, check_response
 
 Event = dict[str, Any]

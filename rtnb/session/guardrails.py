@@ -107,7 +107,7 @@ def output_guardrail(
     """
 
     def wrap(function: GuardrailFunction) -> OutputGuardrail:
-        return OutputGuardrail(name or getattr(function, "__name__", "guardrail"), function)
+        return OutputGuardrail(name or str(getattr(function, "__name__", "guardrail")), function)
 
     return wrap if func is None else wrap(func)
 
@@ -142,7 +142,9 @@ class OutputGuardrailSettings:
         """Settings from an instance, a mapping of its fields, or ``None`` (defaults)."""
         if value is None:
             return cls()
-        return value if isinstance(value, cls) else cls(**dict(value))
+        if isinstance(value, OutputGuardrailSettings):
+            return value
+        return cls(**dict(value))
 
 
 class OutputGuardrailError(RuntimeError):

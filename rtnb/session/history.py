@@ -33,6 +33,7 @@ from .items import (
     ContentType,
     FunctionCallItem,
     HistoryItem,
+    MessageItem,
     UserMessageItem,
     _MessageItem,
 )
@@ -250,7 +251,7 @@ class History:
 
     def _part(
         self, item_id: str, content_index: int, part_type: ContentType
-    ) -> tuple[_MessageItem, ContentPart, bool]:
+    ) -> tuple[MessageItem, ContentPart, bool]:
         """The content part (item created, content padded with ``part_type`` parts if needed)."""
         item = self.get(item_id)
         added = False

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import builtins
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, TypeVar
 
@@ -62,8 +63,8 @@ class _MessageItem:
         """All words of the message joined (texts and transcripts)."""
         return "".join(part.value or "" for part in self.content)
 
-    @classmethod
-    def from_text(cls: type[_M], text: str, item_id: str = "") -> _M:
+    @classmethod  # builtins.type: in this class, ``type`` is the ClassVar above
+    def from_text(cls: builtins.type[_M], text: str, item_id: str = "") -> _M:
         """A one-part text message, e.g. to insert with ``RealtimeSession.update_history``.
 
         An empty ``item_id`` lets the session choose one.
@@ -113,7 +114,7 @@ MessageItem = UserMessageItem | AssistantMessageItem | SystemMessageItem
 HistoryItem = UserMessageItem | AssistantMessageItem | SystemMessageItem | FunctionCallItem
 """Any item of :attr:`RealtimeSession.history`."""
 
-_MESSAGE_CLASSES: dict[str, type[_MessageItem]] = {
+_MESSAGE_CLASSES: dict[str, type[MessageItem]] = {
     "user": UserMessageItem,
     "assistant": AssistantMessageItem,
     "system": SystemMessageItem,
@@ -145,7 +146,7 @@ def _decode_audio(value: Any) -> bytearray | None:
         return None
 
 
-def message_class(role: str) -> type[_MessageItem] | None:
+def message_class(role: str) -> type[MessageItem] | None:
     """The history class for a message role, or ``None`` for an unknown role."""
     return _MESSAGE_CLASSES.get(role)
 
@@ -167,7 +168,7 @@ def item_from_wire(item: dict[str, Any], previous_item_id: str | None = None) ->
         parts = [
             content_part_from_wire(p) for p in item.get("content") or [] if isinstance(p, dict)
         ]
-        return cls(  # type: ignore[return-value]
+        return cls(
             item_id=item_id,
             content=[p for p in parts if p is not None],
             status=item.get("status"),

@@ -91,7 +91,7 @@ class PlaybackTracker:
         played = received if self.played_ms is None else min(self.played_ms, received)
         end_ms = max(0, math.floor(played))
         streaming = active_response_id is not None and active_response_id == self.response_id
-        if streaming:
+        if streaming and active_response_id is not None:
             self.interrupted_responses.add(active_response_id)
         cut = Cut(
             self.item_id, self.content_index, end_ms, end_ms < math.floor(received) or streaming

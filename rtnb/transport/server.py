@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import websockets
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
+from websockets.typing import Origin
 
 from rtnb.protocol.events import Event, encode
 from rtnb.transport.redaction import redacting_logger
@@ -84,7 +85,9 @@ async def serve_realtime(
             with contextlib.suppress(websockets.exceptions.ConnectionClosed):
                 await connection.send(encode(event))
 
-        handler = handler_factory(send, connection.request)
+        request = connection.request
+        assert request is not None  # the opening handshake set it before this handler runs
+        handler = handler_factory(send, request)
         try:
             await handler.start()
             async for message in connection:
@@ -94,7 +97,7 @@ async def serve_realtime(
         finally:
             await handler.aclose()
 
-    origins: list[str | None] = [None, *(allowed_origins or [])]
+    origins: list[Origin | None] = [None, *(Origin(o) for o in allowed_origins or [])]
     return await serve(
         run_connection,
         host,

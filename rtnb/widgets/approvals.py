@@ -67,6 +67,8 @@ class ApprovalCard(ipywidgets.VBox):
 class Approvals(ipywidgets.VBox):
     """The approval cards of a session (the last ``keep`` decided cards stay visible)."""
 
+    children: tuple[ApprovalCard, ...]  # the VBox trait, as this class fills it
+
     def __init__(
         self, session: Any, *, loop: asyncio.AbstractEventLoop | None = None, keep: int = 5
     ) -> None:

@@ -26,7 +26,7 @@ import contextlib
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import anywidget
 import traitlets
@@ -246,5 +246,5 @@ class Player(anywidget.AnyWidget):
             report(item_id, ms)
 
 
-def _number(value: Any) -> bool:
+def _number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -109,7 +109,7 @@ class ReplaySession:
         self.records = [r for r in records if r["event"] != "recording"]
         self.speed = speed
         self.backend = "replay"
-        self.status = "disconnected"
+        self.status: ev.ConnectionStatus = "disconnected"
         self.finished = False
         self.agent = RealtimeAgent(name=header.get("agent") or "assistant")
         self.observer = SessionObserver()
@@ -199,10 +199,10 @@ class ReplaySession:
         self._set_status("disconnected")
         self._events.end_streams()
 
-    def _set_status(self, status: str) -> None:
+    def _set_status(self, status: ev.ConnectionStatus) -> None:
         if status != self.status:
             self.status = status
-            self._events.emit(ev.ConnectionChangeEvent(status))  # type: ignore[arg-type]
+            self._events.emit(ev.ConnectionChangeEvent(status))
 
     def _agent(self, name: str | None) -> RealtimeAgent:
         name = name or self.agent.name

@@ -1,4 +1,5 @@
-"""The observed local-server conversations the analysis tests share (one each per module)."""
+"""The observed local-server conversations the analysis tests share: each runs once per test
+session (the tests only read them), not once per module."""
 
 from __future__ import annotations
 
@@ -13,11 +14,11 @@ from rtnb.analysis import SessionObserver
 from .conversation import PacedConversation, converse, converse_paced
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def conversation() -> tuple[RealtimeSession, SessionObserver]:
     return asyncio.run(converse())
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def paced() -> PacedConversation:
     return asyncio.run(converse_paced())

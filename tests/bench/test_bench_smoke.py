@@ -104,6 +104,7 @@ def test_scenario_rows_measure_the_buffer_against_its_gapless_floor() -> None:
     assert rows[f"stop latency in the page, {name}"].met is True
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(400)  # three systems, each a server child and a model load, on a busy machine
 def test_a_short_live_run_produces_its_rows() -> None:
     # A real server child and a real WebSocket, 2 s per system instead of 60.

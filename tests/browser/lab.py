@@ -3,20 +3,31 @@
 The server runs on 127.0.0.1 with its own root, workspaces, settings, config and runtime
 directories and a token; chromium is driven by Python Playwright with the fake media devices.
 ``python -m bench`` (bench/widgets.py) uses it too.
+
+The browser tests share one JupyterLab and one chromium per test session (tests/browser/
+conftest.py): each test works in a folder and a JupyterLab workspace of its own
+(:meth:`Lab.for_test`), in a fresh browser context whose fake microphone plays the file the test
+gives (:meth:`Chromium.new_page`); its kernels are stopped and the settings it changed are
+reset after it (:meth:`Lab.reset`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib.util
 import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
 import threading
+import urllib.error
+import urllib.request
+import wave
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -72,15 +83,84 @@ def missing_requirements() -> str | None:
 
 def launch_with_fake_mic(pw: Any, wav: Path, logs: list[str]) -> tuple[Any, Any]:
     """Chromium whose fake microphone plays ``wav`` once, and a page whose console messages and
-    errors go to ``logs``. Returns (browser, page); the caller closes the browser."""
+    errors go to ``logs``. Returns (browser, page); the caller closes the browser.
+
+    The browser tests share one chromium instead (:func:`chromium_with_fake_mic`)."""
     browser = pw.chromium.launch(
         executable_path=CHROMIUM,
         args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-audio-capture={wav}%noloop"],
     )
     page = browser.new_page()
+    _log_page(page, logs)
+    return browser, page
+
+
+def _log_page(page: Any, logs: list[str]) -> None:
     page.on("console", lambda m: logs.append(f"console.{m.type}: {m.text}"))
     page.on("pageerror", lambda e: logs.append(f"pageerror: {e}"))
-    return browser, page
+
+
+class Chromium:
+    """A headless chromium for many pages, started when first needed, whose fake microphone
+    plays the file at ``mic``. Chromium reads that file each time a page starts capturing, so
+    tests sharing the browser each give their own (:meth:`new_page`).
+
+    Playwright's sync API allows one instance per thread at a time: :meth:`close` stops it, so
+    that code starting its own (``launch_with_fake_mic``) can run; the next page starts it again.
+    """
+
+    def __init__(self, mic: Path) -> None:
+        self.mic = mic
+        self._playwright: Any = None
+        self._browser: Any = None
+
+    @property
+    def browser(self) -> Any:
+        """The running browser (started now if it is not)."""
+        if self._browser is None:
+            from playwright.sync_api import sync_playwright
+
+            self._playwright = sync_playwright().start()
+            self._browser = self._playwright.chromium.launch(
+                executable_path=CHROMIUM,
+                args=[*CHROMIUM_FLAGS, f"--use-file-for-fake-audio-capture={self.mic}%noloop"],
+            )
+        return self._browser
+
+    def new_page(self, wav: Path, logs: list[str]) -> Any:
+        """A page in a fresh browser context (its own storage and permissions) whose fake
+        microphone plays ``wav`` once, its console messages and errors going to ``logs``. The
+        caller closes ``page.context``."""
+        shutil.copyfile(wav, self.mic)
+        page = self.browser.new_context().new_page()
+        _log_page(page, logs)
+        return page
+
+    def close(self) -> None:
+        """Stop the browser and Playwright (if running)."""
+        if self._browser is not None:
+            try:
+                self._browser.close()
+            finally:
+                self._playwright.stop()
+                self._browser = self._playwright = None
+
+
+@contextmanager
+def chromium_with_fake_mic(tmp: Path) -> Iterator[Chromium]:
+    """One chromium for many pages (:meth:`Chromium.new_page`), closed on exit."""
+    tmp.mkdir(parents=True, exist_ok=True)
+    mic = tmp / "mic.wav"
+    with wave.open(str(mic), "wb") as silence:  # until a test gives its own
+        silence.setnchannels(1)
+        silence.setsampwidth(2)
+        silence.setframerate(48_000)
+        silence.writeframes(b"\x00\x00" * 4_800)
+    chromium = Chromium(mic)
+    try:
+        yield chromium
+    finally:
+        chromium.close()
 
 
 def write_notebook(path: Path, *sources: str) -> None:
@@ -109,17 +189,57 @@ def write_notebook(path: Path, *sources: str) -> None:
 
 @dataclass
 class Lab:
-    """A running JupyterLab: where it is and which token it wants."""
+    """A running JupyterLab: where it is and which token it wants.
+
+    ``root`` is where a test puts its files: the server's root, or a folder in it (``folder``,
+    see :meth:`for_test`); pages open in the JupyterLab workspace ``workspace`` (``""``: the
+    default one)."""
 
     url: str
     token: str
     root: Path
     process: subprocess.Popen[str]
     log: list[str]
+    settings: Path | None = None
+    folder: str = ""
+    workspace: str = ""
 
     def page_url(self, path: str) -> str:
-        """The URL opening ``path`` (relative to the root) in JupyterLab."""
-        return f"{self.url}/tree/{path}?token={self.token}"
+        """The URL opening ``path`` (relative to :attr:`root`) in JupyterLab."""
+        where = f"{self.folder}/{path}" if self.folder else path
+        lab = f"{self.url}/workspaces/{self.workspace}" if self.workspace else self.url
+        return f"{lab}/tree/{where}?token={self.token}"
+
+    def for_test(self, name: str) -> Lab:
+        """This JupyterLab as one test sees it: files in a folder of its own (its kernels run
+        there) and pages in a workspace of its own, so no notebook of an earlier test reopens."""
+        (self.root / name).mkdir()
+        return dataclasses.replace(self, root=self.root / name, folder=name, workspace=name)
+
+    def reset(self) -> None:
+        """Stop every kernel (with its session) and drop the user settings a test changed (the
+        theme): the next test starts from a JupyterLab as it was started."""
+        server = self.url.removesuffix("/lab")
+        for kind in ("sessions", "kernels"):
+            for entry in self._api(f"{server}/api/{kind}"):
+                self._api(f"{server}/api/{kind}/{entry['id']}", method="DELETE")
+        if self.settings is not None:
+            for path in self.settings.rglob("*.jupyterlab-settings"):
+                if path.name != "notification.jupyterlab-settings":
+                    path.unlink()
+
+    def _api(self, url: str, method: str = "GET") -> Any:
+        request = urllib.request.Request(
+            url, method=method, headers={"Authorization": f"token {self.token}"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=60) as reply:
+                body = reply.read()
+        except urllib.error.HTTPError as error:
+            if error.code == 404:  # gone already (a session's kernel stops with it)
+                return None
+            raise
+        return json.loads(body) if body else None
 
 
 @contextmanager
@@ -191,7 +311,7 @@ def jupyter_lab(tmp: Path) -> Iterator[Lab]:
     try:
         if not ready.wait(STARTUP_TIMEOUT) or not found:
             raise RuntimeError("JupyterLab did not start:\n" + "".join(log[-40:]))
-        yield Lab(found[0], token, root, process, log)
+        yield Lab(found[0], token, root, process, log, settings=dirs["settings"])
     finally:
         process.terminate()
         try:
@@ -223,8 +343,6 @@ def wait_for_result(page: Any, timeout_ms: float) -> dict[str, Any]:
 def write_mic_wav(path: Path, samples: Any, rate: int = 24_000) -> None:
     """A WAV for the fake microphone (``--use-file-for-fake-audio-capture``): int16 ``samples``
     at ``rate``, written mono PCM16 at 48 kHz."""
-    import wave
-
     from rtnb.protocol.audio import resample
 
     with wave.open(str(path), "wb") as wav:

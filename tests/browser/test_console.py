@@ -22,8 +22,8 @@ from .lab import (
     CELL_OUTPUT,
     KERNEL_IDLE,
     RUN_CELL,
+    Chromium,
     Lab,
-    jupyter_lab,
     launch_with_fake_mic,
     write_notebook,
 )
@@ -202,12 +202,19 @@ RECORD_ITEMS = """() => {
 }"""
 
 
-def run_console_turn(lab: Lab, wav: Path) -> dict[str, Any]:
+def run_console_turn(lab: Lab, wav: Path, chromium: Chromium | None = None) -> dict[str, Any]:
+    """The console notebook's turns in ``lab``, with ``wav`` as the microphone, in a page of
+    ``chromium`` (else of a chromium of its own)."""
     from playwright.sync_api import sync_playwright
 
     logs: list[str] = []
-    with sync_playwright() as pw:
-        browser, page = launch_with_fake_mic(pw, wav, logs)
+    with contextlib.ExitStack() as stack:
+        if chromium is not None:
+            page = chromium.new_page(wav, logs)
+            stack.callback(page.context.close)
+        else:
+            browser, page = launch_with_fake_mic(stack.enter_context(sync_playwright()), wav, logs)
+            stack.callback(browser.close)
         try:
             page.goto(lab.page_url("console.ipynb"))
             page.wait_for_function(KERNEL_IDLE, timeout=120_000)
@@ -288,8 +295,6 @@ def run_console_turn(lab: Lab, wav: Path) -> dict[str, Any]:
             print("\n".join(logs[-60:]))
             print("".join(lab.log[-60:]))
             raise
-        finally:
-            browser.close()
     result = json.loads(output.split("RTNB-RESULT ", 1)[1].strip().splitlines()[0])
     result |= {
         "transcript": transcript,
@@ -302,13 +307,12 @@ def run_console_turn(lab: Lab, wav: Path) -> dict[str, Any]:
     return result
 
 
-def test_spoken_question_through_the_browser(tmp_path: Path) -> None:
-    with jupyter_lab(tmp_path / "lab") as lab:
-        setup = f"ROME_ANSWER = {ROME_ANSWER!r}\n{SETUP}"
-        write_notebook(lab.root / "console.ipynb", setup, REPORT, DIAGNOSE)
-        wav = tmp_path / "question.wav"
-        question_ms = write_question_wav(wav, "What is the weather in Paris?")
-        result = run_console_turn(lab, wav)
+def test_spoken_question_through_the_browser(tmp_path: Path, lab: Lab, chromium: Chromium) -> None:
+    setup = f"ROME_ANSWER = {ROME_ANSWER!r}\n{SETUP}"
+    write_notebook(lab.root / "console.ipynb", setup, REPORT, DIAGNOSE)
+    wav = tmp_path / "question.wav"
+    question_ms = write_question_wav(wav, "What is the weather in Paris?")
+    result = run_console_turn(lab, wav, chromium)
     print(json.dumps({k: v for k, v in result.items() if k != "table"}, indent=1))
 
     assert result["calls"] == ["Paris", "forecast London", "Rome"]

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from .lab import CELL_OUTPUT, KERNEL_IDLE, jupyter_lab, launch_with_fake_mic
+from .lab import CELL_OUTPUT, KERNEL_IDLE, Chromium, Lab
 from .pictures import save
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
@@ -114,9 +114,9 @@ def look(page: Any, tmp_path: Path, theme: str) -> dict[str, Any]:
     return result
 
 
-def test_the_console_after_ten_turns_in_light_and_dark(tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
+def test_the_console_after_ten_turns_in_light_and_dark(
+    tmp_path: Path, lab: Lab, chromium: Chromium
+) -> None:
     wav = tmp_path / "silence.wav"
     write_silence_wav(wav)
     logs: list[str] = []
@@ -125,53 +125,52 @@ def test_the_console_after_ten_turns_in_light_and_dark(tmp_path: Path) -> None:
         {"cell_type": "code", "id": "more-turns", "metadata": {}, "outputs": []}
         | {"execution_count": None, "source": MORE_TURNS}
     )
-    with jupyter_lab(tmp_path / "lab") as lab, sync_playwright() as pw:
-        (lab.root / QUICKSTART.name).write_text(json.dumps(notebook))
-        browser, page = launch_with_fake_mic(pw, wav, logs)
-        page.set_viewport_size({"width": 1100, "height": 1000})
-        try:
-            page.goto(lab.page_url(QUICKSTART.name))
-            page.wait_for_function(KERNEL_IDLE, timeout=120_000)
-            last = page.evaluate(CELL_COUNT) - 1
-            page.evaluate(RUN_ALL)
-            page.wait_for_function(f"() => ({ANSWERS})() >= 3", timeout=300_000)
-            tagged = page.evaluate(TAG_ENTRIES)
-            page.wait_for_function(
-                f"() => ({CELL_OUTPUT})({last}).includes('RTNB-TURNS')", timeout=600_000
-            )
-            turns = page.evaluate(CELL_OUTPUT, last)
-            page.wait_for_function(f"() => ({ANSWERS})() >= 10", timeout=60_000)
-            dismiss_news(page)
-            page.locator(".rtnb-console").scroll_into_view_if_needed()
-            page.wait_for_function(FOLLOWS, timeout=30_000)
-            alive = page.evaluate(TAGGED_ALIVE)
-            page.locator(".rtnb-mic-toggle").click()
-            page.wait_for_function(
-                "() => document.querySelector('.rtnb-mic-status')?.dataset.state === 'listening'",
-                timeout=60_000,
-            )
-            page.locator(".rtnb-console").scroll_into_view_if_needed()
-            light = look(page, tmp_path, "light")
+    (lab.root / QUICKSTART.name).write_text(json.dumps(notebook))
+    page = chromium.new_page(wav, logs)
+    page.set_viewport_size({"width": 1100, "height": 1000})
+    try:
+        page.goto(lab.page_url(QUICKSTART.name))
+        page.wait_for_function(KERNEL_IDLE, timeout=120_000)
+        last = page.evaluate(CELL_COUNT) - 1
+        page.evaluate(RUN_ALL)
+        page.wait_for_function(f"() => ({ANSWERS})() >= 3", timeout=300_000)
+        tagged = page.evaluate(TAG_ENTRIES)
+        page.wait_for_function(
+            f"() => ({CELL_OUTPUT})({last}).includes('RTNB-TURNS')", timeout=600_000
+        )
+        turns = page.evaluate(CELL_OUTPUT, last)
+        page.wait_for_function(f"() => ({ANSWERS})() >= 10", timeout=60_000)
+        dismiss_news(page)
+        page.locator(".rtnb-console").scroll_into_view_if_needed()
+        page.wait_for_function(FOLLOWS, timeout=30_000)
+        alive = page.evaluate(TAGGED_ALIVE)
+        page.locator(".rtnb-mic-toggle").click()
+        page.wait_for_function(
+            "() => document.querySelector('.rtnb-mic-status')?.dataset.state === 'listening'",
+            timeout=60_000,
+        )
+        page.locator(".rtnb-console").scroll_into_view_if_needed()
+        light = look(page, tmp_path, "light")
 
-            page.evaluate(
-                """async () => window.jupyterapp.commands.execute(
-                     "apputils:change-theme", {theme: "JupyterLab Dark"})"""
-            )
-            page.wait_for_function(
-                """(light) => document.body.dataset.jpThemeLight === "false"
-                  && getComputedStyle(document.querySelector(".rtnb-console"))
-                       .backgroundColor !== light""",
-                arg=light["background"],
-                timeout=60_000,
-            )
-            dark = look(page, tmp_path, "dark")
-        except Exception:
-            page.screenshot(path=str(tmp_path / "console-look-failure.png"), full_page=True)
-            print("\n".join(logs[-60:]))
-            print("".join(lab.log[-60:]))
-            raise
-        finally:
-            browser.close()
+        page.evaluate(
+            """async () => window.jupyterapp.commands.execute(
+                 "apputils:change-theme", {theme: "JupyterLab Dark"})"""
+        )
+        page.wait_for_function(
+            """(light) => document.body.dataset.jpThemeLight === "false"
+              && getComputedStyle(document.querySelector(".rtnb-console"))
+                   .backgroundColor !== light""",
+            arg=light["background"],
+            timeout=60_000,
+        )
+        dark = look(page, tmp_path, "dark")
+    except Exception:
+        page.screenshot(path=str(tmp_path / "console-look-failure.png"), full_page=True)
+        print("\n".join(logs[-60:]))
+        print("".join(lab.log[-60:]))
+        raise
+    finally:
+        page.context.close()
     print(json.dumps({"light": light, "dark": dark, "turns": turns}, indent=1))
 
     assert "RTNB-TURNS 10" in turns

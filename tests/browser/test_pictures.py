@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .lab import KERNEL_IDLE, jupyter_lab, launch_with_fake_mic
+from .lab import KERNEL_IDLE, Chromium, Lab
 from .pictures import save
 from .test_console_look import CELL_COUNT, RUN_ALL, write_silence_wav
 
@@ -35,32 +35,29 @@ LAST_CODE_CELL = """() => {
 
 @pytest.mark.parametrize(("name", "picture"), PLOTS, ids=[p for _, p in PLOTS])
 def test_the_notebook_draws_its_plot_in_the_browser(
-    name: str, picture: str, tmp_path: Path
+    name: str, picture: str, tmp_path: Path, lab: Lab, chromium: Chromium
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
     wav = tmp_path / "silence.wav"
     write_silence_wav(wav, 2)
     logs: list[str] = []
-    with jupyter_lab(tmp_path / "lab") as lab, sync_playwright() as pw:
-        (lab.root / name).write_bytes((NOTEBOOKS / name).read_bytes())
-        browser, page = launch_with_fake_mic(pw, wav, logs)
-        page.set_viewport_size({"width": 1100, "height": 1000})
-        try:
-            page.goto(lab.page_url(name))
-            page.wait_for_function(KERNEL_IDLE, timeout=120_000)
-            assert page.evaluate(CELL_COUNT) > 1
-            last = page.evaluate(LAST_CODE_CELL)
-            page.evaluate(RUN_ALL)
-            page.wait_for_function(LAST_IMAGE, arg=last, timeout=600_000)
-            image = page.locator(".jp-Notebook .jp-Cell").nth(last).locator(".jp-OutputArea img")
-            size = image.evaluate("(img) => [img.naturalWidth, img.naturalHeight]")
-            save(image, tmp_path, picture, readme=True)
-        except Exception:
-            page.screenshot(path=str(tmp_path / f"{name}-failure.png"), full_page=True)
-            print("\n".join(logs[-60:]))
-            print("".join(lab.log[-60:]))
-            raise
-        finally:
-            browser.close()
+    (lab.root / name).write_bytes((NOTEBOOKS / name).read_bytes())
+    page = chromium.new_page(wav, logs)
+    page.set_viewport_size({"width": 1100, "height": 1000})
+    try:
+        page.goto(lab.page_url(name))
+        page.wait_for_function(KERNEL_IDLE, timeout=120_000)
+        assert page.evaluate(CELL_COUNT) > 1
+        last = page.evaluate(LAST_CODE_CELL)
+        page.evaluate(RUN_ALL)
+        page.wait_for_function(LAST_IMAGE, arg=last, timeout=600_000)
+        image = page.locator(".jp-Notebook .jp-Cell").nth(last).locator(".jp-OutputArea img")
+        size = image.evaluate("(img) => [img.naturalWidth, img.naturalHeight]")
+        save(image, tmp_path, picture, readme=True)
+    except Exception:
+        page.screenshot(path=str(tmp_path / f"{name}-failure.png"), full_page=True)
+        print("\n".join(logs[-60:]))
+        print("".join(lab.log[-60:]))
+        raise
+    finally:
+        page.context.close()
     assert size[0] > 200 and size[1] > 100, size

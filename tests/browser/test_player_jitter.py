@@ -18,8 +18,8 @@ from .lab import (
     KERNEL_IDLE,
     RESULT_WIDGET,
     RUN_CELL,
-    jupyter_lab,
-    launch_with_fake_mic,
+    Chromium,
+    Lab,
     wait_for_result,
     write_mic_wav,
     write_notebook,
@@ -96,27 +96,26 @@ ipywidgets.VBox([player, result])
 )
 
 
-def test_jittered_audio_plays_through_after_one_adaptation(tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
+def test_jittered_audio_plays_through_after_one_adaptation(
+    tmp_path: Path, lab: Lab, chromium: Chromium
+) -> None:
     wav = tmp_path / "silence.wav"
     write_mic_wav(wav, np.zeros(24_000, dtype=np.int16))
     logs: list[str] = []
-    with jupyter_lab(tmp_path / "lab") as lab, sync_playwright() as pw:
-        write_notebook(lab.root / "jitter.ipynb", KERNEL.format(jitter=JITTER_MS, seconds=SECONDS))
-        browser, page = launch_with_fake_mic(pw, wav, logs)
-        try:
-            page.goto(lab.page_url("jitter.ipynb"))
-            page.wait_for_function(KERNEL_IDLE, timeout=120_000)
-            page.evaluate(RUN_CELL, 0)
-            result = wait_for_result(page, (SECONDS + 120) * 1000)
-            status = page.locator(".rtnb-player-status").inner_text()
-        except Exception:
-            print("cell output:", page.evaluate(CELL_OUTPUT, 0))
-            print("\n".join(logs[-40:]))
-            raise
-        finally:
-            browser.close()
+    write_notebook(lab.root / "jitter.ipynb", KERNEL.format(jitter=JITTER_MS, seconds=SECONDS))
+    page = chromium.new_page(wav, logs)
+    try:
+        page.goto(lab.page_url("jitter.ipynb"))
+        page.wait_for_function(KERNEL_IDLE, timeout=120_000)
+        page.evaluate(RUN_CELL, 0)
+        result = wait_for_result(page, (SECONDS + 120) * 1000)
+        status = page.locator(".rtnb-player-status").inner_text()
+    except Exception:
+        print("cell output:", page.evaluate(CELL_OUTPUT, 0))
+        print("\n".join(logs[-40:]))
+        raise
+    finally:
+        page.context.close()
     print(json.dumps(result, indent=1), status)
 
     assert "error" not in result, result

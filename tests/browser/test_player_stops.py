@@ -21,8 +21,8 @@ from .lab import (
     KERNEL_IDLE,
     RESULT_WIDGET,
     RUN_CELL,
-    jupyter_lab,
-    launch_with_fake_mic,
+    Chromium,
+    Lab,
     wait_for_result,
     write_mic_wav,
     write_notebook,
@@ -141,30 +141,29 @@ ITEM_MS = """() => {
 }"""
 
 
-def run(tmp_path: Path, wav: Path, scenario: str, act: Any) -> tuple[dict[str, Any], Any]:
+def run(
+    lab: Lab, chromium: Chromium, wav: Path, scenario: str, act: Any
+) -> tuple[dict[str, Any], Any]:
     """Run the scripted server and ``scenario`` in JupyterLab; ``act(page)`` plays the user.
     Returns the kernel's result and what ``act`` returned."""
-    from playwright.sync_api import sync_playwright
-
     logs: list[str] = []
-    with jupyter_lab(tmp_path / "lab") as lab, sync_playwright() as pw:
-        write_notebook(lab.root / "stops.ipynb", SERVER, scenario)
-        browser, page = launch_with_fake_mic(pw, wav, logs)
-        try:
-            page.goto(lab.page_url("stops.ipynb"))
-            page.wait_for_function(KERNEL_IDLE, timeout=120_000)
-            page.evaluate(RUN_CELL, 0)
-            page.wait_for_selector('.rtnb-status[data-status="connected"]', timeout=60_000)
-            page.evaluate(RUN_CELL, 1)
-            acted = act(page)
-            result = wait_for_result(page, 240_000)
-            acted = (acted, page.evaluate(ITEM_MS))
-        except Exception:
-            print("cell outputs:", [page.evaluate(CELL_OUTPUT, i) for i in range(2)])
-            print("\n".join(logs[-40:]))
-            raise
-        finally:
-            browser.close()
+    write_notebook(lab.root / "stops.ipynb", SERVER, scenario)
+    page = chromium.new_page(wav, logs)
+    try:
+        page.goto(lab.page_url("stops.ipynb"))
+        page.wait_for_function(KERNEL_IDLE, timeout=120_000)
+        page.evaluate(RUN_CELL, 0)
+        page.wait_for_selector('.rtnb-status[data-status="connected"]', timeout=60_000)
+        page.evaluate(RUN_CELL, 1)
+        acted = act(page)
+        result = wait_for_result(page, 240_000)
+        acted = (acted, page.evaluate(ITEM_MS))
+    except Exception:
+        print("cell outputs:", [page.evaluate(CELL_OUTPUT, i) for i in range(2)])
+        print("\n".join(logs[-40:]))
+        raise
+    finally:
+        page.context.close()
     print(json.dumps(result, indent=1), acted)
     assert "error" not in result, result
     return result, acted
@@ -178,7 +177,7 @@ def played_past(page: Any, item: str, ms: int) -> None:
 
 
 def test_interrupt_button_stops_in_the_page_and_truncates_where_it_stopped(
-    tmp_path: Path,
+    tmp_path: Path, lab: Lab, chromium: Chromium
 ) -> None:
     wav = tmp_path / "silence.wav"
     write_mic_wav(wav, np.zeros(SAMPLE_RATE, dtype=np.int16))
@@ -187,7 +186,7 @@ def test_interrupt_button_stops_in_the_page_and_truncates_where_it_stopped(
         played_past(page, "item_1", 500)
         page.locator("button.rtnb-interrupt").click()
 
-    result, (_, (page_item, page_ms)) = run(tmp_path, wav, INTERRUPT, act)
+    result, (_, (page_item, page_ms)) = run(lab, chromium, wav, INTERRUPT, act)
 
     position = result["positions"]["item_1"]
     # Stopped in the page by the click; the session truncated exactly there ...
@@ -201,7 +200,9 @@ def test_interrupt_button_stops_in_the_page_and_truncates_where_it_stopped(
     assert 500 <= position < result["sent"]["item_1"]
 
 
-def test_barge_in_pauses_in_the_page_and_resumes_when_not_confirmed(tmp_path: Path) -> None:
+def test_barge_in_pauses_in_the_page_and_resumes_when_not_confirmed(
+    tmp_path: Path, lab: Lab, chromium: Chromium
+) -> None:
     speech = to_int16(spoken("Wait, stop, stop please.", USER_VOICE))
     quiet = np.zeros(SAMPLE_RATE * 2, dtype=np.int16)  # 2 s
     wav = tmp_path / "barge_in.wav"
@@ -213,7 +214,7 @@ def test_barge_in_pauses_in_the_page_and_resumes_when_not_confirmed(tmp_path: Pa
         played_past(page, "item_1", 200)
         page.locator(".rtnb-mic-toggle").click()  # the fake mic: 2 s of silence, then speech
 
-    result, _ = run(tmp_path, wav, BARGE_IN, act)
+    result, _ = run(lab, chromium, wav, BARGE_IN, act)
 
     assert [stop["by"] for stop in result["stops"]][:2] == ["barge_in", "barge_in"]
     # Confirmed: the session truncated item_1 exactly where the page paused it; the rest of the

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from .lab import CHROMIUM
+from .lab import Chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
@@ -60,33 +60,29 @@ CHUNK = RATE // 20  # 50 ms messages, as the kernel batches them
 
 
 @pytest.fixture(scope="module")
-def replay() -> Any:
-    from playwright.sync_api import sync_playwright
-
+def replay(chromium: Chromium) -> Any:
     source = WORKLET.read_text()
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM)
-        page = browser.new_page()
+    page = chromium.browser.new_context().new_page()
 
-        def run(lateness_ms: list[float]) -> dict[str, Any]:
-            # Message i is due at i x 50 ms and arrives lateness_ms[i] later (in order).
-            arrivals = np.maximum.accumulate(
-                [i * CHUNK + late * RATE / 1000 for i, late in enumerate(lateness_ms)]
-            )
-            trace = [[float(frame), CHUNK] for frame in arrivals]
-            args = {"source": source, "trace": trace, "options": OPTIONS}
-            posted = page.evaluate(REPLAY, args | {"rate": RATE, "quantum": QUANTUM})
-            statuses = [msg for msg in posted if msg.get("status")]
-            played = [ms for msg in statuses for item, ms in msg["played"] if item == "answer"]
-            return {
-                "underruns": [msg["underrun"] for msg in posted if msg.get("underrun")],
-                "statuses": statuses,
-                "played_ms": max(played, default=0.0),
-                "sent_ms": len(lateness_ms) * CHUNK * 1000 / RATE,
-            }
+    def run(lateness_ms: list[float]) -> dict[str, Any]:
+        # Message i is due at i x 50 ms and arrives lateness_ms[i] later (in order).
+        arrivals = np.maximum.accumulate(
+            [i * CHUNK + late * RATE / 1000 for i, late in enumerate(lateness_ms)]
+        )
+        trace = [[float(frame), CHUNK] for frame in arrivals]
+        args = {"source": source, "trace": trace, "options": OPTIONS}
+        posted = page.evaluate(REPLAY, args | {"rate": RATE, "quantum": QUANTUM})
+        statuses = [msg for msg in posted if msg.get("status")]
+        played = [ms for msg in statuses for item, ms in msg["played"] if item == "answer"]
+        return {
+            "underruns": [msg["underrun"] for msg in posted if msg.get("underrun")],
+            "statuses": statuses,
+            "played_ms": max(played, default=0.0),
+            "sent_ms": len(lateness_ms) * CHUNK * 1000 / RATE,
+        }
 
-        yield run
-        browser.close()
+    yield run
+    page.context.close()
 
 
 def test_bounded_jitter_plays_through_after_one_underrun(replay: Any) -> None:

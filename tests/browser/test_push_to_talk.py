@@ -13,15 +13,7 @@ from rtnb.local.numbers import canonical_words
 from rtnb.protocol.audio import SAMPLE_RATE, duration_ms, to_int16
 from tests.spoken import USER_VOICE, spoken
 
-from .lab import (
-    CELL_OUTPUT,
-    KERNEL_IDLE,
-    RUN_CELL,
-    jupyter_lab,
-    launch_with_fake_mic,
-    write_mic_wav,
-    write_notebook,
-)
+from .lab import CELL_OUTPUT, KERNEL_IDLE, RUN_CELL, Chromium, Lab, write_mic_wav, write_notebook
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
 
@@ -45,7 +37,8 @@ agent = RealtimeAgent(
     name="Weather assistant", instructions="Answer weather questions.", tools=[get_weather]
 )
 config = {"audio": {"input": {"transcription": {"model": "local"}}}}
-session = RealtimeSession(agent, config=config)
+# Nothing here depends on the answer's audio arriving at a speaking pace.
+session = RealtimeSession(agent, config=config, server_options={"realtime_pacing": False})
 committed = []  # the server's input_audio_buffer.committed: one per user turn
 
 @session.on("transport_event")
@@ -110,49 +103,44 @@ TRANSCRIPT_DONE = """() => {
 }"""
 
 
-def test_push_to_talk_question_is_answered(tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
+def test_push_to_talk_question_is_answered(tmp_path: Path, lab: Lab, chromium: Chromium) -> None:
     question = spoken(QUESTION, USER_VOICE)
     silence = np.zeros(SAMPLE_RATE, dtype=np.int16)
     wav = tmp_path / "question.wav"
     write_mic_wav(wav, np.concatenate([silence, to_int16(question), silence, silence, silence]))
     logs: list[str] = []
-    with jupyter_lab(tmp_path / "lab") as lab, sync_playwright() as pw:
-        write_notebook(lab.root / "ptt.ipynb", SETUP, REPORT)
-        browser, page = launch_with_fake_mic(pw, wav, logs)
-        try:
-            page.goto(lab.page_url("ptt.ipynb"))
-            page.wait_for_function(KERNEL_IDLE, timeout=120_000)
-            page.evaluate(RUN_CELL, 0)
-            record = page.locator(".rtnb-push-to-talk button:has(i.fa-circle)")
-            record.wait_for(timeout=180_000)
+    write_notebook(lab.root / "ptt.ipynb", SETUP, REPORT)
+    page = chromium.new_page(wav, logs)
+    try:
+        page.goto(lab.page_url("ptt.ipynb"))
+        page.wait_for_function(KERNEL_IDLE, timeout=120_000)
+        page.evaluate(RUN_CELL, 0)
+        record = page.locator(".rtnb-push-to-talk button:has(i.fa-circle)")
+        record.wait_for(timeout=180_000)
 
-            page.evaluate(RECORD_AND_LISTEN)
-            page.wait_for_function(
-                "() => window.rtnbHeard.done || window.rtnbHeard.error", timeout=120_000
-            )
-            assert page.evaluate("() => window.rtnbHeard.error") == ""
-            record.click()  # stop: the clip goes to the kernel
+        page.evaluate(RECORD_AND_LISTEN)
+        page.wait_for_function(
+            "() => window.rtnbHeard.done || window.rtnbHeard.error", timeout=120_000
+        )
+        assert page.evaluate("() => window.rtnbHeard.error") == ""
+        record.click()  # stop: the clip goes to the kernel
 
-            page.wait_for_function(TRANSCRIPT_DONE, timeout=120_000)
-            user_line = page.locator(".rtnb-transcript .rtnb-user .rtnb-bubble").first.inner_text()
-            answer_line = page.locator(".rtnb-transcript .rtnb-assistant").last.inner_text()
-            status = page.locator(".rtnb-ptt-status").inner_text()
+        page.wait_for_function(TRANSCRIPT_DONE, timeout=120_000)
+        user_line = page.locator(".rtnb-transcript .rtnb-user .rtnb-bubble").first.inner_text()
+        answer_line = page.locator(".rtnb-transcript .rtnb-assistant").last.inner_text()
+        status = page.locator(".rtnb-ptt-status").inner_text()
 
-            page.evaluate(RUN_CELL, 1)
-            page.wait_for_function(
-                f"() => ({CELL_OUTPUT})(1).includes('RTNB-RESULT')", timeout=60_000
-            )
-            output = page.evaluate(CELL_OUTPUT, 1)
-        except Exception:
-            print("cell outputs:", [page.evaluate(CELL_OUTPUT, i) for i in range(2)])
-            page.screenshot(path=str(tmp_path / "push_to_talk.png"), full_page=True)
-            print("\n".join(logs[-60:]))
-            print("".join(lab.log[-60:]))
-            raise
-        finally:
-            browser.close()
+        page.evaluate(RUN_CELL, 1)
+        page.wait_for_function(f"() => ({CELL_OUTPUT})(1).includes('RTNB-RESULT')", timeout=60_000)
+        output = page.evaluate(CELL_OUTPUT, 1)
+    except Exception:
+        print("cell outputs:", [page.evaluate(CELL_OUTPUT, i) for i in range(2)])
+        page.screenshot(path=str(tmp_path / "push_to_talk.png"), full_page=True)
+        print("\n".join(logs[-60:]))
+        print("".join(lab.log[-60:]))
+        raise
+    finally:
+        page.context.close()
     result = json.loads(output.split("RTNB-RESULT ", 1)[1].strip().splitlines()[0])
     print(json.dumps(result, indent=1), user_line, answer_line, status, sep="\n")
 

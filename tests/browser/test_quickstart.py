@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .lab import jupyter_lab, launch_with_fake_mic
+from .lab import Chromium, Lab
 from .test_console import CELL_OUTPUT, KERNEL_IDLE, write_question_wav
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
@@ -23,46 +23,43 @@ ANSWERS = """() => [...document.querySelectorAll(".rtnb-transcript .rtnb-assista
                   .map((line) => line.innerText)"""
 
 
-def test_quickstart_notebook_in_the_browser(tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
+def test_quickstart_notebook_in_the_browser(tmp_path: Path, lab: Lab, chromium: Chromium) -> None:
     wav = tmp_path / "question.wav"
     write_question_wav(wav, "What is the weather in London?")
     logs: list[str] = []
-    with jupyter_lab(tmp_path / "lab") as lab, sync_playwright() as pw:
-        shutil.copy(QUICKSTART, lab.root / QUICKSTART.name)
-        browser, page = launch_with_fake_mic(pw, wav, logs)
-        try:
-            page.goto(lab.page_url(QUICKSTART.name))
-            page.wait_for_function(KERNEL_IDLE, timeout=120_000)
-            last = page.evaluate(CELL_COUNT) - 2  # the history table; a markdown cell follows
-            page.evaluate(RUN_ALL)
-            page.wait_for_function(
-                f"() => ({CELL_OUTPUT})({last}).includes('get_weather')", timeout=120_000
-            )
-            table = page.evaluate(CELL_OUTPUT, last)
-            status = page.locator(".rtnb-status").locator("xpath=..").inner_text()
+    shutil.copy(QUICKSTART, lab.root / QUICKSTART.name)
+    page = chromium.new_page(wav, logs)
+    try:
+        page.goto(lab.page_url(QUICKSTART.name))
+        page.wait_for_function(KERNEL_IDLE, timeout=120_000)
+        last = page.evaluate(CELL_COUNT) - 2  # the history table; a markdown cell follows
+        page.evaluate(RUN_ALL)
+        page.wait_for_function(
+            f"() => ({CELL_OUTPUT})({last}).includes('get_weather')", timeout=120_000
+        )
+        table = page.evaluate(CELL_OUTPUT, last)
+        status = page.locator(".rtnb-status").locator("xpath=..").inner_text()
 
-            # The person now talks through the console's microphone.
-            page.locator(".rtnb-mic-toggle").click()
-            page.wait_for_function(
-                f"() => ({ANSWERS})().some((text) => text.includes('London is sunny'))",
-                timeout=90_000,
-            )
-            page.wait_for_function(
-                """() => Number(document.querySelector(".rtnb-player-status")
-                                ?.dataset.playedMs) > 1000""",
-                timeout=60_000,
-            )
-            answers = page.evaluate(ANSWERS)
-            transcript = page.locator(".rtnb-transcript").inner_text()
-        except Exception:
-            page.screenshot(path=str(tmp_path / "quickstart.png"), full_page=True)
-            print("\n".join(logs[-60:]))
-            print("".join(lab.log[-60:]))
-            raise
-        finally:
-            browser.close()
+        # The person now talks through the console's microphone.
+        page.locator(".rtnb-mic-toggle").click()
+        page.wait_for_function(
+            f"() => ({ANSWERS})().some((text) => text.includes('London is sunny'))",
+            timeout=90_000,
+        )
+        page.wait_for_function(
+            """() => Number(document.querySelector(".rtnb-player-status")
+                            ?.dataset.playedMs) > 1000""",
+            timeout=60_000,
+        )
+        answers = page.evaluate(ANSWERS)
+        transcript = page.locator(".rtnb-transcript").inner_text()
+    except Exception:
+        page.screenshot(path=str(tmp_path / "quickstart.png"), full_page=True)
+        print("\n".join(logs[-60:]))
+        print("".join(lab.log[-60:]))
+        raise
+    finally:
+        page.context.close()
 
     assert "connected" in status and "backend: local" in status
     assert "Paris is sunny" in table and "Rome is sunny" in table  # the notebook's own turns

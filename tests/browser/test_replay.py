@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .lab import KERNEL_IDLE, jupyter_lab, launch_with_fake_mic
+from .lab import KERNEL_IDLE, Chromium, Lab
 from .pictures import save
 from .test_console_look import RUN_ALL, write_silence_wav
 
@@ -43,36 +43,33 @@ SEEN = """() => {
 }"""
 
 
-def test_the_replay_replays_in_the_console(tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
+def test_the_replay_replays_in_the_console(tmp_path: Path, lab: Lab, chromium: Chromium) -> None:
     wav = tmp_path / "silence.wav"
     write_silence_wav(wav, 2)
     logs: list[str] = []
-    with jupyter_lab(tmp_path / "lab") as lab, sync_playwright() as pw:
-        (lab.root / NOTEBOOK.name).write_bytes(NOTEBOOK.read_bytes())
-        browser, page = launch_with_fake_mic(pw, wav, logs)
-        page.set_viewport_size({"width": 1100, "height": 1000})
-        try:
-            page.goto(lab.page_url(NOTEBOOK.name))
-            page.wait_for_function(KERNEL_IDLE, timeout=120_000)
-            page.evaluate(WATCH)
-            page.evaluate(RUN_ALL)
-            page.wait_for_function(FINISHED, timeout=600_000)
-            page.wait_for_function(
-                """() => Number(document.querySelector(".rtnb-console .rtnb-player-status")
-                                  .dataset.playedMs) > 1000""",
-                timeout=120_000,
-            )
-            seen = page.evaluate(SEEN)
-            save(page.locator(".rtnb-console"), tmp_path, "replay.png")
-        except Exception:
-            page.screenshot(path=str(tmp_path / "replay-failure.png"), full_page=True)
-            print("\n".join(logs[-60:]))
-            print("".join(lab.log[-60:]))
-            raise
-        finally:
-            browser.close()
+    (lab.root / NOTEBOOK.name).write_bytes(NOTEBOOK.read_bytes())
+    page = chromium.new_page(wav, logs)
+    page.set_viewport_size({"width": 1100, "height": 1000})
+    try:
+        page.goto(lab.page_url(NOTEBOOK.name))
+        page.wait_for_function(KERNEL_IDLE, timeout=120_000)
+        page.evaluate(WATCH)
+        page.evaluate(RUN_ALL)
+        page.wait_for_function(FINISHED, timeout=600_000)
+        page.wait_for_function(
+            """() => Number(document.querySelector(".rtnb-console .rtnb-player-status")
+                              .dataset.playedMs) > 1000""",
+            timeout=120_000,
+        )
+        seen = page.evaluate(SEEN)
+        save(page.locator(".rtnb-console"), tmp_path, "replay.png")
+    except Exception:
+        page.screenshot(path=str(tmp_path / "replay-failure.png"), full_page=True)
+        print("\n".join(logs[-60:]))
+        print("".join(lab.log[-60:]))
+        raise
+    finally:
+        page.context.close()
     print(json.dumps(seen, indent=1))
 
     # The turns arrived one after another while it played, not all at once at the end.

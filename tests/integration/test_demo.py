@@ -26,6 +26,7 @@ def no_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("RTNB_LLM_URL", raising=False)
 
 
+@pytest.mark.slow  # `rtnb demo` in a fresh interpreter
 def test_a_question_needing_no_tool_gets_a_spoken_answer(tmp_path: Path) -> None:
     out = tmp_path / "hello.wav"
     result = subprocess.run(

@@ -112,6 +112,7 @@ async def test_text_message_round_trip_and_server_stops_on_close() -> None:
             pass
 
 
+@pytest.mark.slow  # `rtnb demo` in a fresh interpreter
 def test_demo_command_prints_the_conversation(tmp_path: Path) -> None:
     out = tmp_path / "answer.wav"
     result = subprocess.run(

@@ -22,6 +22,7 @@ def _title(block: str) -> str:
     return first.removeprefix("#").strip()[:40]
 
 
+@pytest.mark.slow  # each block in a fresh interpreter
 @pytest.mark.parametrize("block", BLOCKS, ids=[_title(b) for b in BLOCKS])
 def test_readme_block_runs_offline(block: str, tmp_path: Path) -> None:
     script = tmp_path / "snippet.py"

@@ -256,6 +256,7 @@ def rtnb_lab(tmp_path: Path, **env_vars: str) -> Iterator[LabRun]:
         reader.join(5)
 
 
+@pytest.mark.slow  # a real `rtnb lab` process
 def test_rtnb_lab_starts_jupyterlab_without_showing_the_key(tmp_path: Path) -> None:
     with rtnb_lab(tmp_path, OPENAI_API_KEY=SECRET) as run:
         listing = run.get("/api/contents")
@@ -276,6 +277,7 @@ def test_rtnb_lab_starts_jupyterlab_without_showing_the_key(tmp_path: Path) -> N
             assert SECRET.encode() not in path.read_bytes(), f"the key was written to {path}"
 
 
+@pytest.mark.slow  # a real `rtnb lab` process, stopped
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_stopped_rtnb_lab_leaves_no_process_and_no_modified_notebook(
     tmp_path: Path, stop: signal.Signals

@@ -39,6 +39,7 @@ RUNNER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # real processes and a kernel
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP"])
 def test_a_stubborn_child_is_killed_and_its_kernel_stopped(
     tmp_path: Path, stop: signal.Signals

@@ -8,6 +8,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
+
 from rtnb import RealtimeAgent, RealtimeSession, tool
 from rtnb.local.server import start_local_server
 from rtnb.protocol.audio import bytes_for_ms, chunk
@@ -89,6 +91,7 @@ def check_complete(trace: Trace) -> None:
     assert trace.of_type("error") == []
 
 
+@pytest.mark.slow
 async def test_twenty_concurrent_spoken_sessions() -> None:
     silence = b"\x00" * bytes_for_ms(300)
     speeches = {

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anywidget  # noqa: F401  # a test dependency: missing, the tests fail (never skipped)
 import pytest
+import traitlets
 
 from rtnb import RealtimeAgent, RealtimeSession, tool
 from rtnb.testing import ScriptedTransport
+from rtnb.widgets import _bridge
 
 
 @tool
@@ -63,14 +66,69 @@ def from_thread(fn: Callable[..., Any], *args: Any) -> None:
     thread.join(5)
 
 
+class Changes:
+    """Wakes :func:`until`'s waiters when something a condition reads may have changed: a widget
+    trait, or a call the widgets' loop bridge ran on the loop (see :func:`watch_changes`)."""
+
+    def __init__(self) -> None:
+        self.waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+
+    def notify(self) -> None:
+        """Wake every waiter, from any thread."""
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        for loop, changed in list(self.waiters):
+            if loop is running:
+                changed.set()
+            elif not loop.is_closed():
+                loop.call_soon_threadsafe(changed.set)
+
+
+CHANGES = Changes()
+# State no watched path changes (e.g. a transcript's text, updated by a session-event handler
+# that sends to the page) is re-checked this often.
+RECHECK_S = 0.01
+
+
+@pytest.fixture(autouse=True)
+def watch_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every trait change and every call the loop bridge runs wakes :func:`until`."""
+    notify_change = traitlets.HasTraits.notify_change
+    guarded = _bridge._guarded
+
+    def notify_and_wake(self: traitlets.HasTraits, change: Any) -> None:
+        notify_change(self, change)
+        CHANGES.notify()
+
+    def guarded_and_wake(fn: Callable[..., Any], *args: Any) -> None:
+        guarded(fn, *args)
+        CHANGES.notify()
+
+    monkeypatch.setattr(traitlets.HasTraits, "notify_change", notify_and_wake)
+    monkeypatch.setattr(_bridge, "_guarded", guarded_and_wake)
+
+
 async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Wait for a condition that other tasks make true (checked once per loop iteration)."""
+    """Wait for a condition that other tasks (or threads) make true: checked again whenever
+    :data:`CHANGES` says something changed, at the latest after :data:`RECHECK_S`."""
+    changed = asyncio.Event()
+    waiter = (asyncio.get_running_loop(), changed)
 
     async def check() -> None:
-        while not condition():
-            await asyncio.sleep(0)
+        while True:
+            changed.clear()
+            if condition():
+                return
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(changed.wait(), RECHECK_S)
 
-    await asyncio.wait_for(check(), timeout)
+    CHANGES.waiters.add(waiter)
+    try:
+        await asyncio.wait_for(check(), timeout)
+    finally:
+        CHANGES.waiters.discard(waiter)
 
 
 @pytest.fixture
