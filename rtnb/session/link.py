@@ -98,9 +98,9 @@ class Link:
         self.lost = None
         self._set_state(ConnectionState.CONNECTING)
         transport = await self._open_transport(model, api_key, url, call_id)
-        if self.state is ConnectionState.CONNECTING:
+        if not self._closed_while_connecting():
             await transport.connect()
-        if self.state is not ConnectionState.CONNECTING:  # close() ran meanwhile
+        if self._closed_while_connecting():
             with contextlib.suppress(Exception):
                 await transport.close()
             await self._stop_local_server()  # one started while close() ran is stopped here
@@ -110,6 +110,10 @@ class Link:
         self._writer = loop.create_task(self._write_loop(), name="rtnb-session-writer")
         self._reader = loop.create_task(self._read_loop(), name="rtnb-session-reader")
         self._set_state(ConnectionState.OPEN)
+
+    def _closed_while_connecting(self) -> bool:
+        # A method, not an inline check: close() may change the state across an await.
+        return self.state is not ConnectionState.CONNECTING
 
     async def close(self) -> None:
         """Send what is queued, stop the reader, close the transport and the local server.
