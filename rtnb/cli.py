@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 
-from rtnb.lab import COPY_DIR
+from rtnb.lab.app import COPY_DIR
 from rtnb.local.server import start_local_server
 from rtnb.local.whisper import DEFAULT_BEAM_SIZE
 
@@ -208,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             asyncio.run(_serve(args))
         elif args.command == "lab":
-            from rtnb.lab import run_lab
+            from rtnb.lab.app import run_lab
 
             return run_lab(
                 args.dir,
@@ -218,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 allow_remote=args.allow_remote,
             )
         else:
-            from rtnb.demo import run_demo
+            from rtnb.demo.run import run_demo
 
             if not any(ch.isalnum() for ch in args.question):
                 raise ValueError(f"--question {args.question!r}: give words to say")

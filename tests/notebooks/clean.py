@@ -3,7 +3,7 @@
     python -m tests.notebooks.clean            # strip outputs, counts and run metadata in place
     python -m tests.notebooks.clean --check    # exit 1 and list the notebooks that need it
 
-What a clean notebook keeps is defined in ``rtnb/notebook_clean.py`` (``rtnb lab`` compares
+What a clean notebook keeps is defined in ``rtnb/lab/notebook_clean.py`` (``rtnb lab`` compares
 working copies with it).
 ``tests/notebooks/test_clean.py`` runs the check in CI.
 """
@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from rtnb.notebook_clean import clean, dumps
+from rtnb.lab.notebook_clean import clean, dumps
 
 __all__ = ["NOTEBOOKS", "clean", "dirty", "dumps", "main"]
 

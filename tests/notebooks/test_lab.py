@@ -21,10 +21,11 @@ from typing import Any
 import psutil
 import pytest
 
-from rtnb import lab, lab_settings
 from rtnb.cli import main
-from rtnb.lab_copy import sync_working_copy
-from rtnb.notebook_clean import dumps
+from rtnb.lab import app as lab
+from rtnb.lab import settings as lab_settings
+from rtnb.lab.notebook_clean import dumps
+from rtnb.lab.working_copy import sync_working_copy
 
 ROOT = Path(__file__).parents[2]
 SECRET = "sk-test-rtnb-lab-must-never-show-this-key"

@@ -33,7 +33,7 @@ RUNNER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from rtnb.lab_process import run_until_stopped
+    from rtnb.lab.process import run_until_stopped
     sys.exit(run_until_stopped([sys.executable, "-c", sys.argv[1]], cwd=Path.cwd(), grace_s=2))
     """
 )

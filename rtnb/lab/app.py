@@ -10,12 +10,12 @@ What JupyterLab opens, first match wins:
    the tutorials write stay in the copy, so a clone's ``git status`` stays clean (its
    ``.gitignore`` lists ``rtnb-notebooks/``). Each start copies new tutorials and updates the
    ones you have not edited (see
-   :mod:`rtnb.lab_copy`).
+   :mod:`rtnb.lab.working_copy`).
 
 JupyterLab listens on 127.0.0.1 unless ``--host`` names another address, which needs
-``--allow-remote``. Its news pop-up is turned off for the run (:mod:`rtnb.lab_settings`). Stopping
+``--allow-remote``. Its news pop-up is turned off for the run (:mod:`rtnb.lab.settings`). Stopping
 ``rtnb lab`` (Ctrl-C, SIGTERM, SIGHUP) shuts JupyterLab and its kernels down
-(:mod:`rtnb.lab_process`). The kernels inherit the environment: with ``OPENAI_API_KEY`` set the
+(:mod:`rtnb.lab.process`). The kernels inherit the environment: with ``OPENAI_API_KEY`` set the
 notebooks talk to the OpenAI Realtime API, otherwise to the embedded local server. The key itself
 is never printed, put on a command line or written anywhere by this command.
 """
@@ -29,9 +29,9 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
-from rtnb.lab_copy import MANIFEST, sync_working_copy
-from rtnb.lab_process import run_until_stopped
-from rtnb.lab_settings import write_app_settings
+from rtnb.lab.process import run_until_stopped
+from rtnb.lab.settings import write_app_settings
+from rtnb.lab.working_copy import MANIFEST, sync_working_copy
 from rtnb.transport.base import is_loopback_host
 
 QUICKSTART = "01_quickstart.ipynb"
@@ -41,7 +41,7 @@ COPY_DIR = "rtnb-notebooks"
 
 def clone_notebooks() -> Path | None:
     """The ``notebooks/`` folder of the source tree rtnb is imported from, if there is one."""
-    folder = Path(__file__).resolve().parents[1] / "notebooks"
+    folder = Path(__file__).resolve().parents[2] / "notebooks"
     return folder if (folder / QUICKSTART).is_file() else None
 
 
@@ -97,7 +97,7 @@ def lab_command(
     """The ``jupyter lab`` command line serving ``directory``, opening the quickstart if present.
 
     ``app_settings_dir`` replaces JupyterLab's application settings directory (the defaults
-    written by :func:`rtnb.lab_settings.write_app_settings`).
+    written by :func:`rtnb.lab.settings.write_app_settings`).
     """
     check_host(host, allow_remote=allow_remote)
     command = [

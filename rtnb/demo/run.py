@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rtnb import FunctionCallItem, RealtimeAgent, RealtimeSession, speak, tool
-from rtnb.demo_turn import STAGES, TurnWatch, describe_error
+from rtnb.demo.turn import STAGES, TurnWatch, describe_error
 from rtnb.local.policy import Policy
 from rtnb.local.server import start_local_server
 from rtnb.local.tts import USER_VOICE, synthesize

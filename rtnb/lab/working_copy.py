@@ -14,7 +14,7 @@ import json
 import shutil
 from pathlib import Path
 
-from rtnb.notebook_clean import fingerprint
+from rtnb.lab.notebook_clean import fingerprint
 
 MANIFEST = ".rtnb-tutorials.json"
 """In the working copy: notebook name -> fingerprint of the tutorial it was copied from."""
