@@ -123,8 +123,8 @@ async def _session_turns(
 
 
 def _rtf_rows(quick: bool) -> list[Row]:
-    from rtnb.local.sphinx import Transcriber
-    from rtnb.local.tts import USER_VOICE, synthesize
+    from rtnb.local.speech.sphinx import Transcriber
+    from rtnb.local.speech.tts import USER_VOICE, synthesize
     from rtnb.protocol.audio import duration_ms
 
     vocabulary = [INSTRUCTIONS, "get weather", "Return the weather for a city."]
@@ -166,8 +166,8 @@ def _rtf_rows(quick: bool) -> list[Row]:
 
 
 def run(quick: bool = False) -> list[Row]:
-    from rtnb.local.stt import stt_engines_available
-    from rtnb.local.tts import SPHINX_USER_VOICE, WHISPER_USER_VOICE, synthesize
+    from rtnb.local.speech.stt import stt_engines_available
+    from rtnb.local.speech.tts import SPHINX_USER_VOICE, WHISPER_USER_VOICE, synthesize
 
     voices = {"whisper": WHISPER_USER_VOICE, "pocketsphinx": SPHINX_USER_VOICE}
     settings = (500,) if quick else (500, 200)

@@ -64,7 +64,7 @@ async def _turns(delay_ms: int, speech: bytes, turns: int) -> list[dict[str, flo
 
 
 def run(quick: bool = False) -> list[Row]:
-    from rtnb.local.tts import USER_VOICE, synthesize
+    from rtnb.local.speech.tts import USER_VOICE, synthesize
 
     speech = synthesize(QUESTION, voice=USER_VOICE)
     synthesize(FIRST)  # load espeak before timing it

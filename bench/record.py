@@ -87,7 +87,7 @@ async def record() -> list[str]:
     """Hold the scripted conversation with the local server; return the received events."""
     from rtnb import RealtimeAgent, RealtimeSession, tool
     from rtnb.local.server import start_local_server
-    from rtnb.local.tts import USER_VOICE, synthesize
+    from rtnb.local.speech.tts import USER_VOICE, synthesize
     from rtnb.protocol.audio import bytes_for_ms, chunk
     from rtnb.transport import WebSocketTransport
 

@@ -168,7 +168,7 @@ def _with_noise(pcm: bytes, snr_db: float, seed: int) -> bytes:
 
 
 def _speak(sentence: str, voice: str) -> bytes:
-    from rtnb.local import tts
+    from rtnb.local.speech import tts
 
     if voice.startswith("piper:"):
         return tts.synthesize(sentence, voice=voice.removeprefix("piper:"), engine="piper")
@@ -177,7 +177,7 @@ def _speak(sentence: str, voice: str) -> bytes:
 
 def clips(speech_set: SpeechSet, quick: bool) -> dict[str, list[tuple[str, bytes]]]:
     """Spoken sentences per voice label (voices whose engine is not installed are left out)."""
-    from rtnb.local import tts
+    from rtnb.local.speech import tts
 
     sentences = speech_set.sentences[:8] if quick else speech_set.sentences
     voices = speech_set.voices[:3] if quick else speech_set.voices
@@ -312,14 +312,14 @@ def _engine_rows(
 
 def engines() -> list[tuple[str, Any]]:
     """(label, ``stt`` server option) per recogniser compared, the default engine first."""
-    from rtnb.local.stt import stt_engines_available
+    from rtnb.local.speech.stt import stt_engines_available
 
     found: list[tuple[str, Any]] = []
     for name in stt_engines_available():
         if name != "whisper":
             found.append((name, name))
             continue
-        from rtnb.local.whisper import load_whisper
+        from rtnb.local.speech.whisper import load_whisper
 
         shipped = load_whisper()
         found.append(("whisper", _as_function(shipped)))
@@ -338,7 +338,7 @@ def _before_fix() -> Callable[[bytes, int, str], str]:
     at the restart (a guess from the text's shape, not from the audio)."""
     import math
 
-    from rtnb.local.whisper import WHISPER_RATE, _to_whisper_rate, load_whisper
+    from rtnb.local.speech.whisper import WHISPER_RATE, _to_whisper_rate, load_whisper
     from rtnb.protocol.audio import to_int16
 
     engine = load_whisper()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rtnb.lab.app import COPY_DIR
 from rtnb.local.server import start_local_server
-from rtnb.local.whisper import DEFAULT_BEAM_SIZE
+from rtnb.local.speech.whisper import DEFAULT_BEAM_SIZE
 
 DEMO_QUESTION = "What is the weather in Paris?"
 DEMO_OUT = "rtnb-demo-answer.wav"

@@ -1,8 +1,8 @@
 """Talk to a session without a microphone: :func:`speak` streams speech as a mic would.
 
 The tutorials, the terminal demo and tests use it where no browser microphone is present: a
-sentence is spoken by the local text-to-speech (in :data:`~rtnb.local.tts.USER_VOICE`, the voice
-the offline recogniser hears best), or a recorded WAV file or raw PCM16 is sent as it is, in
+sentence is spoken by the local text-to-speech (in :data:`~rtnb.local.speech.tts.USER_VOICE`, the
+voice the offline recogniser hears best), or a recorded WAV file or raw PCM16 is sent as it is, in
 20 ms chunks through :meth:`RealtimeSession.send_audio`, followed by silence so that server
 voice activity detection hears the end of the turn. It works on both backends (the OpenAI
 Realtime API hears the synthetic voice too).
@@ -45,7 +45,7 @@ def read_wav(path: str | os.PathLike[str]) -> bytes:
 
 def _speech_pcm16(speech: str | bytes | bytearray | os.PathLike[str], voice: str | None) -> bytes:
     if isinstance(speech, str):
-        from rtnb.local.tts import USER_VOICE, synthesize  # espeak-ng loads on first use
+        from rtnb.local.speech.tts import USER_VOICE, synthesize  # espeak-ng loads on first use
 
         return synthesize(speech, voice=voice or USER_VOICE)
     if isinstance(speech, bytes | bytearray):
@@ -67,7 +67,7 @@ async def speak(
     """Stream ``speech`` into ``session`` like a microphone; return its duration in seconds.
 
     ``speech`` is text (spoken by the local TTS in ``voice``, default
-    :data:`~rtnb.local.tts.USER_VOICE`), PCM16 mono 24 kHz bytes, or a path to a 16-bit WAV
+    :data:`~rtnb.local.speech.tts.USER_VOICE`), PCM16 mono 24 kHz bytes, or a path to a 16-bit WAV
     file. ``silence_ms`` of silence follow, so that server VAD ends the turn; with turn
     detection off, pass ``commit=True`` to end the turn (and ask for a response) yourself.
     ``realtime=True`` paces the chunks at the speed of speech, as a real microphone does;

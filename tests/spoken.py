@@ -12,16 +12,16 @@ import functools
 import subprocess
 import sys
 
-from rtnb.local.tts import SPHINX_USER_VOICE, WHISPER_USER_VOICE
-from rtnb.local.whisper import whisper_available
+from rtnb.local.speech.tts import SPHINX_USER_VOICE, WHISPER_USER_VOICE
+from rtnb.local.speech.whisper import whisper_available
 
 USER_VOICE = WHISPER_USER_VOICE if whisper_available() else SPHINX_USER_VOICE
 """The espeak-ng voice the tests speak the user's side with. Not the library's
-:data:`rtnb.local.tts.USER_VOICE`, which is a piper voice with the speech extra: piper draws its
-timbre and timing at random on every call, and a test must hear the same audio on every run."""
+:data:`rtnb.local.speech.tts.USER_VOICE`, which is a piper voice with the speech extra: piper draws
+its timbre and timing at random on every call, and a test must hear the same audio on every run."""
 
 _SCRIPT = (
-    "import sys; from rtnb.local.tts import synthesize; "
+    "import sys; from rtnb.local.speech.tts import synthesize; "
     "sys.stdout.buffer.write(synthesize(sys.argv[1], voice=sys.argv[2]))"
 )
 

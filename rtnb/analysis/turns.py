@@ -115,7 +115,7 @@ def silence_ms(turn_detection: dict[str, Any] | None, backend: str | None = None
     if kind == "semantic_vad":
         if backend != "local":
             return math.nan
-        from rtnb.local.vad import EAGERNESS_SILENCE_MS  # the local server's own mapping
+        from rtnb.local.speech.vad import EAGERNESS_SILENCE_MS  # the local server's own mapping
 
         value = EAGERNESS_SILENCE_MS.get(turn_detection.get("eagerness", "auto"))
     else:

@@ -19,7 +19,7 @@ from rtnb import FunctionCallItem, RealtimeAgent, RealtimeSession, speak, tool
 from rtnb.demo.turn import STAGES, TurnWatch, describe_error
 from rtnb.local.policy import Policy
 from rtnb.local.server import start_local_server
-from rtnb.local.tts import USER_VOICE, synthesize
+from rtnb.local.speech.tts import USER_VOICE, synthesize
 from rtnb.protocol.audio import SAMPLE_RATE
 
 TRAILING_SILENCE_MS = 1200

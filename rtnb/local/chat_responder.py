@@ -47,7 +47,7 @@ from rtnb.local.response_run import (
     assistant_message,
     transcript_pieces,
 )
-from rtnb.local.tts import synthesize
+from rtnb.local.speech.tts import synthesize
 from rtnb.protocol.audio import chunk, duration_ms
 from rtnb.protocol.events import new_id
 

@@ -29,7 +29,7 @@ from rtnb.local.mcp_tools import McpServers
 from rtnb.local.policy import Policy, default_policy
 from rtnb.local.responses import Responses
 from rtnb.local.session_config import Session, apply_update, default_session, reported_session
-from rtnb.local.stt import SpeechToText
+from rtnb.local.speech.stt import SpeechToText
 from rtnb.protocol.events import Event, ProtocolError, decode_client_event, error_event, new_id
 
 log = logging.getLogger("rtnb.server")
@@ -67,7 +67,7 @@ class RealtimeConnection:
             tts_engine=tts_engine,
         )
         if stt is None:
-            from rtnb.local.stt import load_stt
+            from rtnb.local.speech.stt import load_stt
 
             stt = load_stt()
         self.input = InputPipeline(

@@ -1,7 +1,7 @@
 """The input audio of one local-server connection: buffer, server VAD and turn transcription.
 
 Audio from ``input_audio_buffer.append`` goes either to the manual buffer (no turn detection)
-or through :class:`~rtnb.local.vad.ServerVad`, whose turn events
+or through :class:`~rtnb.local.speech.vad.ServerVad`, whose turn events
 :class:`~rtnb.local.input_pipeline.InputPipeline` turns into server events.
 
 Transcription is speculative: when the speaker pauses in a turn, the turn so far is transcribed
@@ -17,8 +17,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from rtnb.local.stt import SpeechToText
-from rtnb.local.vad import ServerVad, VadConfig, VadEvent
+from rtnb.local.speech.stt import SpeechToText
+from rtnb.local.speech.vad import ServerVad, VadConfig, VadEvent
 from rtnb.protocol.audio import SAMPLE_RATE, duration_ms
 from rtnb.protocol.events import ProtocolError
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rtnb.local.numbers import find_numbers
-from rtnb.local.sphinx import normalize_sentences
+from rtnb.local.speech.sphinx import normalize_sentences
 
 Item = dict[str, Any]
 

@@ -34,7 +34,7 @@ from rtnb.local.response_run import (
     response_object,
     transcript_pieces,
 )
-from rtnb.local.tts import synthesize_sentences
+from rtnb.local.speech.tts import synthesize_sentences
 from rtnb.protocol.audio import chunk, duration_ms, encode_audio
 from rtnb.protocol.events import new_id
 

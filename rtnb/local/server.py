@@ -20,10 +20,10 @@ from rtnb.local.chat_policy import ChatPolicy
 from rtnb.local.connection import RealtimeConnection, Send
 from rtnb.local.llm_config import LlmConfig, llm_config
 from rtnb.local.policy import Policy
-from rtnb.local.stt import SttChoice, check_stt, load_stt
-from rtnb.local.tts import default_tts_engine, synthesize
-from rtnb.local.vad import ServerVad
-from rtnb.local.whisper import DEFAULT_BEAM_SIZE, check_beam_size
+from rtnb.local.speech.stt import SttChoice, check_stt, load_stt
+from rtnb.local.speech.tts import default_tts_engine, synthesize
+from rtnb.local.speech.vad import ServerVad
+from rtnb.local.speech.whisper import DEFAULT_BEAM_SIZE, check_beam_size
 from rtnb.transport.base import is_loopback_host
 from rtnb.transport.server import REALTIME_PATH, serve_realtime
 
@@ -97,9 +97,9 @@ async def start_local_server(
     ``stt_beam_size`` Whisper's decoding beam (5; 1 is greedy: faster, less accurate),
     ``vad`` the voice activity detector (``"auto"``, ``"silero"``, ``"webrtc"``) and ``tts``
     the assistant's voice (``"auto"``: piper when installed, ``"piper"``, ``"espeak"``). Bad options
-    raise :class:`~rtnb.local.stt.SpeechEngineError` (or ``ValueError``) before anything is
+    raise :class:`~rtnb.local.speech.stt.SpeechEngineError` (or ``ValueError``) before anything is
     served; a model file that fails its hash check raises
-    :class:`~rtnb.local.whisper.ModelFileError`.
+    :class:`~rtnb.local.speech.whisper.ModelFileError`.
     """
     if not allow_remote and not is_loopback_host(host):
         raise ValueError(

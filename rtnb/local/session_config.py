@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from rtnb.local.tts import VOICES
+from rtnb.local.speech.tts import VOICES
 from rtnb.protocol.audio import SAMPLE_RATE
 from rtnb.protocol.config import deep_merge
 from rtnb.protocol.events import ProtocolError, new_id

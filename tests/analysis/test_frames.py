@@ -17,7 +17,7 @@ from rtnb.analysis import (
 )
 from rtnb.analysis.frames import GUARDRAIL_COLUMNS, HISTORY_COLUMNS, LATENCY_COLUMNS
 from rtnb.local.numbers import canonical_words
-from rtnb.local.vad import EAGERNESS_SILENCE_MS
+from rtnb.local.speech.vad import EAGERNESS_SILENCE_MS
 
 
 def test_history_frame(conversation) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 
 from bench import llm
-from rtnb.local.tts import synthesize
+from rtnb.local.speech.tts import synthesize
 from tests.spoken import USER_VOICE
 
 

@@ -14,7 +14,7 @@ import websockets
 
 from rtnb import FunctionCallItem, RealtimeAgent, RealtimeSession, tool
 from rtnb.local.numbers import canonical_words
-from rtnb.local.sphinx import Transcriber
+from rtnb.local.speech.sphinx import Transcriber
 from rtnb.protocol.audio import bytes_for_ms, chunk, duration_ms
 from tests.spoken import USER_VOICE, spoken
 

@@ -24,7 +24,7 @@ from rtnb.local.chat_policy import ChatPolicy
 from rtnb.local.llm_config import LlmConfig
 from rtnb.local.policy import CallTool, PolicyInput, Say
 from rtnb.local.server import LocalServer, start_local_server
-from rtnb.local.tts import synthesize
+from rtnb.local.speech.tts import synthesize
 from rtnb.protocol.audio import bytes_for_ms, decode_audio
 from tests.samples import WEATHER_TOOL
 from tests.wire import WireClient

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rtnb.local import piper_voice
-from rtnb.local.tts import (
+from rtnb.local.speech import piper_voice
+from rtnb.local.speech.tts import (
     VOICES,
     WHISPER_USER_VOICE,
     default_tts_engine,

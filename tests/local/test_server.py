@@ -13,7 +13,7 @@ import pytest
 from rtnb.local.numbers import canonical_words
 from rtnb.local.policy import PolicyInput, Say, item_text
 from rtnb.local.server import LocalServer, start_local_server
-from rtnb.local.tts import SPHINX_USER_VOICE, USER_VOICE, WHISPER_USER_VOICE
+from rtnb.local.speech.tts import SPHINX_USER_VOICE, USER_VOICE, WHISPER_USER_VOICE
 from rtnb.protocol.audio import bytes_for_ms, decode_audio, duration_ms
 from tests.samples import WEATHER_TOOL
 from tests.spoken import spoken

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rtnb.local import silero
-from rtnb.local.tts import synthesize
-from rtnb.local.vad import (
+from rtnb.local.speech import silero
+from rtnb.local.speech.tts import synthesize
+from rtnb.local.speech.vad import (
     ServerVad,
     SpeechStarted,
     SpeechStopped,

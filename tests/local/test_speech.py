@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rtnb.local.sphinx import Transcriber, normalize_sentences
-from rtnb.local.tts import (
+from rtnb.local.speech.sphinx import Transcriber, normalize_sentences
+from rtnb.local.speech.tts import (
     SPHINX_USER_VOICE,
     VOICES,
     split_sentences,

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rtnb.local import whisper
 from rtnb.local.numbers import canonical_words
 from rtnb.local.server import LocalServer, start_local_server
-from rtnb.local.stt import SpeechEngineError, load_stt, stt_engines_available
-from rtnb.local.tts import WHISPER_USER_VOICE
+from rtnb.local.speech import whisper
+from rtnb.local.speech.stt import SpeechEngineError, load_stt, stt_engines_available
+from rtnb.local.speech.tts import WHISPER_USER_VOICE
 from rtnb.protocol.audio import bytes_for_ms, duration_ms, resample, to_bytes, to_int16
 from tests.spoken import spoken
 from tests.wire import WireClient
@@ -89,7 +89,7 @@ def test_words_whisper_places_after_the_audio_are_dropped() -> None:
 async def test_the_default_voice_is_heard_whole_through_server_vad() -> None:
     # rtnb.speak's default voice said "Hello, who are you?": Whisper heard "Hello? Hello?" in
     # the espeak-ng voice it had, and a cut of restarts in the text made that "Hello."
-    from rtnb.local.tts import USER_VOICE, synthesize
+    from rtnb.local.speech.tts import USER_VOICE, synthesize
 
     vad = {
         "type": "realtime",

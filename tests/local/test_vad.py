@@ -10,8 +10,8 @@ import itertools
 import numpy as np
 import pytest
 
-from rtnb.local.tts import synthesize
-from rtnb.local.vad import (
+from rtnb.local.speech.tts import synthesize
+from rtnb.local.speech.vad import (
     NOISE_WINDOW_MS,
     IdleTimeout,
     ServerVad,

@@ -1,8 +1,8 @@
 """What the VAD's turn logic needs from a frame classifier, and the per-frame resampling they share.
 
-:class:`~rtnb.local.vad.ServerVad` cuts the input stream into frames of the detector's length and
-asks the detector which of them are voiced; everything else (start runs, prefix padding, closing
-silence, idle timeout) is common to all detectors.
+:class:`~rtnb.local.speech.vad.ServerVad` cuts the input stream into frames of the detector's
+length and asks the detector which of them are voiced; everything else (start runs, prefix
+padding, closing silence, idle timeout) is common to all detectors.
 """
 
 from __future__ import annotations

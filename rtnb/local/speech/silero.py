@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from rtnb.local.frames import FrameResampler, frame_samples
+from rtnb.local.speech.frames import FrameResampler, frame_samples
 
 __all__ = [
     "FRAME_MS",
@@ -115,7 +115,7 @@ def _load(path: Path | None) -> Any:
 
 
 class SileroDetector:
-    """:class:`~rtnb.local.frames.FrameDetector` on Silero VAD v6 for one audio stream.
+    """:class:`~rtnb.local.speech.frames.FrameDetector` on Silero VAD v6 for one audio stream.
 
     ``threshold`` is the speech probability (0..1) at which a frame becomes voiced; the run
     ends when the probability falls below ``threshold - HYSTERESIS`` (at least 0.01).

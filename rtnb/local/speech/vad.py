@@ -5,12 +5,13 @@ touches a socket, a clock or a thread, so the server decides what to do with the
 times are positions in the input audio stream (milliseconds of audio fed so far), not wall-clock
 time, which makes the detector deterministic and independent of how the audio was chunked.
 
-Which frames are voiced is decided by a frame detector (:class:`~rtnb.local.frames.FrameDetector`)
-chosen by name: ``"silero"`` (Silero VAD v6 on onnxruntime, 32 ms frames; see
-:mod:`rtnb.local.silero`) or ``"webrtc"`` (webrtcvad with level and noise-floor gates, 20 ms
-frames; see :mod:`rtnb.local.webrtc_vad`). The turn logic is the same for both: speech starts
-after a short run of voiced frames (so clicks do not open a turn) and stops after
-``silence_duration_ms`` of unvoiced frames, both counted in the detector's frames.
+Which frames are voiced is decided by a frame detector
+(:class:`~rtnb.local.speech.frames.FrameDetector`) chosen by name: ``"silero"`` (Silero VAD v6 on
+onnxruntime, 32 ms frames; see :mod:`rtnb.local.speech.silero`) or ``"webrtc"`` (webrtcvad with
+level and noise-floor gates, 20 ms frames; see :mod:`rtnb.local.speech.webrtc_vad`). The turn logic
+is the same for both: speech starts after a short run of voiced frames (so clicks do not open a
+turn) and stops after ``silence_duration_ms`` of unvoiced frames, both counted in the detector's
+frames.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from rtnb.local import silero
-from rtnb.local.frames import FrameDetector, frame_samples
-from rtnb.local.webrtc_vad import NOISE_WINDOW_MS, WebrtcDetector
+from rtnb.local.speech import silero
+from rtnb.local.speech.frames import FrameDetector, frame_samples
+from rtnb.local.speech.webrtc_vad import NOISE_WINDOW_MS, WebrtcDetector
 
 __all__ = [
     "NOISE_WINDOW_MS",
@@ -67,7 +68,7 @@ def make_detector(engine: str, threshold: float, sample_rate: int) -> FrameDetec
 
     ``"auto"`` means webrtc when ``sample_rate`` does not give whole 32 ms frames (22.05 kHz), and
     falls back to it (with a logged warning) when the Silero model cannot be loaded; an explicit
-    ``"silero"`` raises :class:`~rtnb.local.silero.SileroModelError` instead. An unknown name
+    ``"silero"`` raises :class:`~rtnb.local.speech.silero.SileroModelError` instead. An unknown name
     raises :class:`ValueError`.
     """
     if engine not in ("auto", *VAD_ENGINES):
@@ -202,7 +203,7 @@ class ServerVad:
     ``engine`` picks the frame detector (see :func:`make_detector`): ``"auto"`` is Silero when
     onnxruntime and the model are installed, else webrtc; :attr:`engine` says which one runs.
     An unknown name raises :class:`ValueError`; an explicit ``"silero"`` that cannot load raises
-    :class:`~rtnb.local.silero.SileroModelError`; ``sample_rate`` must give whole frames.
+    :class:`~rtnb.local.speech.silero.SileroModelError`; ``sample_rate`` must give whole frames.
     """
 
     def __init__(

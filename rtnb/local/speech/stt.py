@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from rtnb.local.sphinx import Transcriber
-from rtnb.local.whisper import DEFAULT_BEAM_SIZE, load_whisper, whisper_available
+from rtnb.local.speech.sphinx import Transcriber
+from rtnb.local.speech.whisper import DEFAULT_BEAM_SIZE, load_whisper, whisper_available
 
 __all__ = [
     "SpeechEngineError",
@@ -139,7 +139,7 @@ def load_stt(
     ``model`` (Whisper only) is a faster-whisper model name or directory; ``None`` is the
     bundled, hash-checked tiny.en. ``beam_size`` is Whisper's decoding beam (1 = greedy).
     Raises :class:`SpeechEngineError` for a bad option and
-    :class:`~rtnb.local.whisper.ModelFileError` for a missing or altered model file.
+    :class:`~rtnb.local.speech.whisper.ModelFileError` for a missing or altered model file.
     """
     check_stt(engine)
     if callable(engine):

@@ -1,9 +1,9 @@
 """Offline text-to-speech: piper (neural, optional) or espeak-ng (core install), chosen by name.
 
-``engine="auto"`` speaks the ten Realtime voice names (:data:`VOICES`) with piper when piper-tts
-and a voice package are installed (see :mod:`rtnb.local.piper_voice`), else with espeak-ng. An
-espeak-ng voice name such as ``"en-us+f5"`` (:data:`USER_VOICE`, the simulated user's side of
-demos and tests) always goes to espeak-ng.
+``engine="auto"`` speaks the ten Realtime voice names (:data:`VOICES`) with piper when piper-tts and
+a voice package are installed (see :mod:`rtnb.local.speech.piper_voice`), else with espeak-ng. An
+espeak-ng voice name such as ``"en-us+f5"`` (:data:`USER_VOICE`, the simulated user's side of demos
+and tests) always goes to espeak-ng.
 
 espeak-ng is loaded through ctypes. It keeps its state (current voice, parameters, synth callback)
 in process globals, so every call goes through one module lock and the library is initialised
@@ -21,8 +21,8 @@ from collections.abc import Iterator
 import espeakng_loader
 import numpy as np
 
-from rtnb.local import piper_voice
-from rtnb.local.whisper import whisper_available
+from rtnb.local.speech import piper_voice
+from rtnb.local.speech.whisper import whisper_available
 from rtnb.protocol.audio import SAMPLE_RATE, resample, to_bytes, to_int16
 
 __all__ = [
@@ -55,7 +55,7 @@ VOICES: dict[str, str] = {
     "cedar": "en-us+m6",
 }
 """OpenAI Realtime voice names mapped to espeak-ng voice variants (piper's are in
-:data:`rtnb.local.piper_voice.STYLES`)."""
+:data:`rtnb.local.speech.piper_voice.STYLES`)."""
 
 SPHINX_USER_VOICE = "en-us+f5"
 """The espeak-ng voice pocketsphinx hears best (17 of 20 test sentences exact, against 3-15 for
@@ -192,7 +192,7 @@ def synthesize(
     speaking rate (1.0 is the voice's normal rate). ``engine`` is ``"auto"``, ``"piper"`` or
     ``"espeak"`` (see the module docstring); an unknown engine raises :class:`ValueError`, and
     ``"piper"`` without piper installed raises
-    :class:`~rtnb.local.piper_voice.PiperVoiceError`. Blank text gives ``b""``. Safe to call
+    :class:`~rtnb.local.speech.piper_voice.PiperVoiceError`. Blank text gives ``b""``. Safe to call
     from several threads.
     """
     name = _engine_for(voice, engine)

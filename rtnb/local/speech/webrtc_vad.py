@@ -17,7 +17,7 @@ from collections import deque
 import numpy as np
 import webrtcvad
 
-from rtnb.local.frames import FrameResampler, frame_samples
+from rtnb.local.speech.frames import FrameResampler, frame_samples
 
 __all__ = ["FRAME_MS", "NOISE_WINDOW_MS", "WebrtcDetector"]
 
@@ -48,7 +48,7 @@ def _snr_margin_db(threshold: float) -> float:
 
 
 class WebrtcDetector:
-    """:class:`~rtnb.local.frames.FrameDetector` on webrtcvad with level and noise gates."""
+    """:class:`~rtnb.local.speech.frames.FrameDetector` on webrtcvad with level and noise gates."""
 
     name = "webrtc"
     frame_ms = FRAME_MS
