@@ -1,9 +1,9 @@
 """8. Speech end -> first audio when a streaming chat model answers (the ``llm`` server option).
 
-An rtnb session talks to the embedded server, whose policy is a Chat Completions model: the
-scripted server of :mod:`rtnb.local.chat_demo` on loopback, streaming a two-sentence answer word
-by word after a first-token delay of N ms (the model "thinking"). The question is spoken at
-microphone pace as in benchmark 4 (``bench.latency``), whose timing transport stamps speech end,
+An rtnb session talks to the embedded server, whose policy is a Chat Completions model: the scripted
+server of :mod:`rtnb.local.policy.chat_demo` on loopback, streaming a two-sentence answer word by
+word after a first-token delay of N ms (the model "thinking"). The question is spoken at microphone
+pace as in benchmark 4 (``bench.latency``), whose timing transport stamps speech end,
 ``speech_stopped`` and the first ``response.output_audio.delta``; the scripted server stamps when
 the request arrived and when its first token went out (same clock, same process).
 
@@ -31,7 +31,7 @@ SLACK_MS = 100.0
 
 async def _turns(delay_ms: int, speech: bytes, turns: int) -> list[dict[str, float]]:
     from rtnb import RealtimeAgent, RealtimeSession
-    from rtnb.local.chat_demo import ChatScript, start_scripted_chat_server
+    from rtnb.local.policy.chat_demo import ChatScript, start_scripted_chat_server
     from rtnb.local.server import start_local_server
     from rtnb.transport import WebSocketTransport
 

@@ -11,7 +11,7 @@ Every clip goes through a real embedded server over a loopback WebSocket, as a u
 ``input_audio_buffer.append`` in 20 ms chunks, server VAD ends the turn, and the transcript is the
 ``conversation.item.input_audio_transcription.completed`` of that turn (a generic prompt: no tools,
 nothing about the questions). Transcripts are compared in the canonical form of
-:func:`rtnb.local.numbers.canonical_words` ("$20" = "twenty dollars").
+:func:`rtnb.local.policy.numbers.canonical_words` ("$20" = "twenty dollars").
 
 Rows per engine and set: word error rate, exact sentences, **insertions** (transcript words that
 align to nothing said, as a share of the reference words) and **repeats** (transcripts that say a
@@ -122,7 +122,7 @@ class Alignment:
 
 def align_words(reference: str, hypothesis: str) -> Alignment:
     """Levenshtein alignment of the canonical words, counting each kind of error."""
-    from rtnb.local.numbers import canonical_words
+    from rtnb.local.policy.numbers import canonical_words
 
     ref, hyp = canonical_words(reference), canonical_words(hypothesis)
     # cost[i][j] = (errors, substitutions, deletions, insertions) for ref[:i] against hyp[:j]
@@ -144,7 +144,7 @@ def align_words(reference: str, hypothesis: str) -> Alignment:
 
 def repeats_a_phrase(reference: str, hypothesis: str, length: int = 3) -> bool:
     """Whether ``hypothesis`` says some phrase of ``length`` words more often than ``reference``."""
-    from rtnb.local.numbers import canonical_words
+    from rtnb.local.policy.numbers import canonical_words
 
     def counts(text: str) -> dict[tuple[str, ...], int]:
         words = canonical_words(text)

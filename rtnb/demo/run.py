@@ -17,7 +17,7 @@ from typing import Any
 
 from rtnb import FunctionCallItem, RealtimeAgent, RealtimeSession, speak, tool
 from rtnb.demo.turn import STAGES, TurnWatch, describe_error
-from rtnb.local.policy import Policy
+from rtnb.local.policy.deterministic import Policy
 from rtnb.local.server import start_local_server
 from rtnb.local.speech.tts import USER_VOICE, synthesize
 from rtnb.protocol.audio import SAMPLE_RATE

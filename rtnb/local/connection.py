@@ -26,7 +26,7 @@ from rtnb.local.conversation import Conversation
 from rtnb.local.input_audio import InputAudio
 from rtnb.local.input_pipeline import InputPipeline, recogniser_settings
 from rtnb.local.mcp_tools import McpServers
-from rtnb.local.policy import Policy, default_policy
+from rtnb.local.policy.deterministic import Policy, default_policy
 from rtnb.local.responses import Responses
 from rtnb.local.session_config import Session, apply_update, default_session, reported_session
 from rtnb.local.speech.stt import SpeechToText

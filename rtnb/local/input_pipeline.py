@@ -27,7 +27,7 @@ from typing import Any
 
 from rtnb.local.conversation import Conversation, Item
 from rtnb.local.input_audio import InputAudio
-from rtnb.local.policy import item_text
+from rtnb.local.policy.deterministic import item_text
 from rtnb.local.session_config import Session, vocabulary_texts
 from rtnb.local.speech.vad import SpeechStarted, SpeechStopped, VadEvent
 from rtnb.protocol.audio import AudioFormatError, decode_audio, duration_ms

@@ -25,7 +25,7 @@ from typing import Any
 from rtnb.local.conversation import Item
 from rtnb.local.mcp_client import McpCallOutcome, McpClientError
 from rtnb.local.mcp_tools import McpServers
-from rtnb.local.policy import CallTool, PolicyInput
+from rtnb.local.policy.deterministic import CallTool, PolicyInput
 from rtnb.local.response_run import ResponseOutput, ResponseRun
 from rtnb.protocol.events import new_id
 

@@ -16,12 +16,12 @@ import json
 import time
 from typing import Any
 
-from rtnb.local.chat_policy import ChatPolicy
-from rtnb.local.chat_responder import ChatReply
 from rtnb.local.conversation import Conversation, Item
 from rtnb.local.mcp_responder import McpSteps, mcp_label
 from rtnb.local.mcp_tools import McpServers
-from rtnb.local.policy import CallTool, Policy, PolicyInput, Reply, Say
+from rtnb.local.policy.chat import ChatPolicy
+from rtnb.local.policy.chat_responder import ChatReply
+from rtnb.local.policy.deterministic import CallTool, Policy, PolicyInput, Reply, Say
 from rtnb.local.response_run import (
     AUDIO_CHUNK_MS,
     PACING_LEAD_MS,

@@ -3,7 +3,7 @@
 :class:`ResponseRun` is one response while it streams (cancellation, waiting, racing);
 :class:`ResponseOutput` is what a reply streamer needs of the responder that owns the items and
 their audio (:class:`rtnb.local.responder.Responder` implements it; the chat-model streamer of
-:mod:`rtnb.local.chat_responder` uses it, so neither module imports the other's internals).
+:mod:`rtnb.local.policy.chat_responder` uses it, so neither module imports the other's internals).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from rtnb.local.conversation import Item
-from rtnb.local.policy import CallTool
+from rtnb.local.policy.deterministic import CallTool
 from rtnb.local.session_config import Session
 from rtnb.protocol.events import Event, new_id
 

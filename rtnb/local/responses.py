@@ -15,7 +15,7 @@ from typing import Any
 
 from rtnb.local.conversation import Conversation, validate_item
 from rtnb.local.mcp_tools import McpServers
-from rtnb.local.policy import Policy, PolicyInput
+from rtnb.local.policy.deterministic import Policy, PolicyInput
 from rtnb.local.responder import Responder
 from rtnb.local.response_run import ResponseRun, Send
 from rtnb.local.session_config import Session, apply_update

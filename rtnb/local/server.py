@@ -16,10 +16,10 @@ from urllib.parse import parse_qs, urlsplit
 from websockets.asyncio.server import Server
 from websockets.http11 import Request
 
-from rtnb.local.chat_policy import ChatPolicy
 from rtnb.local.connection import RealtimeConnection, Send
-from rtnb.local.llm_config import LlmConfig, llm_config
-from rtnb.local.policy import Policy
+from rtnb.local.policy.chat import ChatPolicy
+from rtnb.local.policy.deterministic import Policy
+from rtnb.local.policy.llm_config import LlmConfig, llm_config
 from rtnb.local.speech.stt import SttChoice, check_stt, load_stt
 from rtnb.local.speech.tts import default_tts_engine, synthesize
 from rtnb.local.speech.vad import ServerVad
@@ -84,7 +84,7 @@ async def start_local_server(
 
     ``port=0`` picks a free port. ``policy`` decides the assistant's replies (default:
     :func:`rtnb.local.policy.default_policy`). ``realtime_pacing=False`` streams audio as fast as
-    it is made (tests). ``llm`` (an :class:`~rtnb.local.llm_config.LlmConfig` or a dict with
+    it is made (tests). ``llm`` (an :class:`~rtnb.local.policy.llm_config.LlmConfig` or a dict with
     ``base_url``, ``model`` and optionally ``api_key``, ``timeout_s``, ``temperature``) lets an
     OpenAI-compatible chat model answer instead; without ``policy`` or ``llm`` the
     ``RTNB_LLM_URL``/``RTNB_LLM_MODEL``/``RTNB_LLM_API_KEY`` environment picks one, if set.

@@ -11,7 +11,7 @@ import pandas as pd
 
 from rtnb import RealtimeAgent, RealtimeSession, tool
 from rtnb.analysis import SessionObserver, latency_frame, observe
-from rtnb.local.policy import PolicyInput, Reply, default_policy
+from rtnb.local.policy.deterministic import PolicyInput, Reply, default_policy
 from rtnb.protocol.audio import bytes_for_ms, chunk
 from rtnb.session.guardrails import GuardrailFunctionOutput, output_guardrail
 from tests.spoken import USER_VOICE, spoken

@@ -16,7 +16,7 @@ from rtnb.analysis import (
     tool_frame,
 )
 from rtnb.analysis.frames import GUARDRAIL_COLUMNS, HISTORY_COLUMNS, LATENCY_COLUMNS
-from rtnb.local.numbers import canonical_words
+from rtnb.local.policy.numbers import canonical_words
 from rtnb.local.speech.vad import EAGERNESS_SILENCE_MS
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from rtnb.local.numbers import canonical_words
+from rtnb.local.policy.numbers import canonical_words
 from rtnb.local.speech.tts import synthesize
 from rtnb.protocol.audio import SAMPLE_RATE, duration_ms, resample, to_int16
 from tests.spoken import USER_VOICE, spoken

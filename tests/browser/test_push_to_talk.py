@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rtnb.local.numbers import canonical_words
+from rtnb.local.policy.numbers import canonical_words
 from rtnb.protocol.audio import SAMPLE_RATE, duration_ms, to_int16
 from tests.spoken import USER_VOICE, spoken
 

@@ -22,7 +22,7 @@ from rtnb import (
     UserMessageItem,
     tool,
 )
-from rtnb.local.policy import PolicyInput, Reply, Say, default_policy, item_text
+from rtnb.local.policy.deterministic import PolicyInput, Reply, Say, default_policy, item_text
 from rtnb.local.server import LocalServer, start_local_server
 from rtnb.protocol.events import Event
 from rtnb.transport import WebSocketTransport

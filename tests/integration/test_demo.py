@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from rtnb.demo.run import DEMO_CONFIG, converse, demo_agent, run_demo
-from rtnb.local.policy import PolicyInput, Reply, default_policy
+from rtnb.local.policy.deterministic import PolicyInput, Reply, default_policy
 from rtnb.local.server import start_local_server
 from rtnb.session import RealtimeSession
 

@@ -20,7 +20,7 @@ from rtnb import (
     RealtimeSession,
     output_guardrail,
 )
-from rtnb.local.policy import PolicyInput, Reply, Say, item_text
+from rtnb.local.policy.deterministic import PolicyInput, Reply, Say, item_text
 from rtnb.local.server import LocalServer, start_local_server
 from rtnb.protocol.events import Event
 from rtnb.transport import WebSocketTransport

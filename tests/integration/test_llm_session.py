@@ -1,7 +1,7 @@
 """A RealtimeSession on the embedded server answering through a chat model: tools, handoffs,
 guardrails and interruption, end to end over loopback sockets.
 
-The model is the scripted Chat Completions server (:mod:`rtnb.local.chat_demo`). With
+The model is the scripted Chat Completions server (:mod:`rtnb.local.policy.chat_demo`). With
 ``RTNB_TEST_LLM_URL`` (and ``RTNB_TEST_LLM_MODEL``, ``RTNB_TEST_LLM_API_KEY``) set to an
 OpenAI-compatible server (Ollama, llama.cpp, vLLM, ...), the tests marked ``both`` also run
 against it, with checks loose enough for a real model.
@@ -25,7 +25,7 @@ from rtnb import (
     output_guardrail,
     tool,
 )
-from rtnb.local.chat_demo import ChatScript, ScriptedChatServer, start_scripted_chat_server
+from rtnb.local.policy.chat_demo import ChatScript, ScriptedChatServer, start_scripted_chat_server
 from tests.session.conftest import Recorder
 
 TIMEOUT = 60.0

@@ -13,7 +13,7 @@ import pytest
 import websockets
 
 from rtnb import FunctionCallItem, RealtimeAgent, RealtimeSession, tool
-from rtnb.local.numbers import canonical_words
+from rtnb.local.policy.numbers import canonical_words
 from rtnb.local.speech.sphinx import Transcriber
 from rtnb.protocol.audio import bytes_for_ms, chunk, duration_ms
 from tests.spoken import USER_VOICE, spoken

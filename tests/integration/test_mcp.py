@@ -19,7 +19,7 @@ from rtnb import (
     hosted_mcp_tool,
 )
 from rtnb.local.mcp_demo import DemoMcpServer, McpDemoCall, start_demo_mcp_server
-from rtnb.local.numbers import canonical_words
+from rtnb.local.policy.numbers import canonical_words
 from rtnb.local.speech.sphinx import Transcriber
 from rtnb.protocol.audio import bytes_for_ms, chunk, duration_ms
 from tests.local.test_mcp_client import dead_url

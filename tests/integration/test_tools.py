@@ -24,7 +24,7 @@ from rtnb import (
     background_result,
     tool,
 )
-from rtnb.local.policy import CallTool, PolicyInput, Say, item_text
+from rtnb.local.policy.deterministic import CallTool, PolicyInput, Say, item_text
 from tests.session.conftest import Recorder
 
 TIMEOUT = 30.0

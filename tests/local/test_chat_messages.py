@@ -9,12 +9,12 @@ import pytest
 from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageParam
 from pydantic import TypeAdapter
 
-from rtnb.local.chat_demo import ChatScript, _chunks, echo_answer
-from rtnb.local.chat_messages import chat_messages, chat_tool_choice, chat_tools
-from rtnb.local.chat_policy import LlmError, chat_request, parse_arguments
-from rtnb.local.chat_responder import take_sentences
-from rtnb.local.llm_config import LlmConfig, llm_config
-from rtnb.local.policy import PolicyInput
+from rtnb.local.policy.chat import LlmError, chat_request, parse_arguments
+from rtnb.local.policy.chat_demo import ChatScript, _chunks, echo_answer
+from rtnb.local.policy.chat_messages import chat_messages, chat_tool_choice, chat_tools
+from rtnb.local.policy.chat_responder import take_sentences
+from rtnb.local.policy.deterministic import PolicyInput
+from rtnb.local.policy.llm_config import LlmConfig, llm_config
 from tests.samples import WEATHER_TOOL
 
 MESSAGES = TypeAdapter(list[ChatCompletionMessageParam])

@@ -2,8 +2,9 @@
 
 A real Realtime client (:class:`WireClient`, every event checked against the ``openai`` schema)
 talks to the local server over a loopback WebSocket; the server asks a scripted Chat Completions
-server over loopback HTTP (:mod:`rtnb.local.chat_demo`, SSE in the published wire format), which
-can hold its answer on an event, drop the connection, fail with an HTTP status or never answer.
+server over loopback HTTP (:mod:`rtnb.local.policy.chat_demo`, SSE in the published wire format),
+which can hold its answer on an event, drop the connection, fail with an HTTP status or never
+answer.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from typing import Any
 
 import pytest
 
-from rtnb.local.chat_demo import ChatScript, ScriptedChatServer, start_scripted_chat_server
-from rtnb.local.chat_policy import ChatPolicy
-from rtnb.local.llm_config import LlmConfig
-from rtnb.local.policy import CallTool, PolicyInput, Say
+from rtnb.local.policy.chat import ChatPolicy
+from rtnb.local.policy.chat_demo import ChatScript, ScriptedChatServer, start_scripted_chat_server
+from rtnb.local.policy.deterministic import CallTool, PolicyInput, Say
+from rtnb.local.policy.llm_config import LlmConfig
 from rtnb.local.server import LocalServer, start_local_server
 from rtnb.local.speech.tts import synthesize
 from rtnb.protocol.audio import bytes_for_ms, decode_audio

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rtnb.local.mcp_responder import approved_request, mcp_label
-from rtnb.local.policy import CallTool, PolicyInput, Say, default_policy
+from rtnb.local.policy.deterministic import CallTool, PolicyInput, Say, default_policy
 
 FORECAST = {
     "type": "function",

@@ -16,7 +16,7 @@ import pytest
 from rtnb.local.conversation import Conversation
 from rtnb.local.mcp_demo import DemoMcpServer, McpDemoCall, start_demo_mcp_server
 from rtnb.local.mcp_tools import McpServers
-from rtnb.local.policy import CallTool, PolicyInput, Say, default_policy
+from rtnb.local.policy.deterministic import CallTool, PolicyInput, Say, default_policy
 from rtnb.local.server import LocalServer, start_local_server
 from rtnb.protocol.events import Event
 from tests.local.test_mcp_client import dead_url

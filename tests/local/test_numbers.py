@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rtnb.local.numbers import canonical_words, find_numbers
+from rtnb.local.policy.numbers import canonical_words, find_numbers
 
 
 @pytest.mark.parametrize(

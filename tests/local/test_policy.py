@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rtnb.local.policy import CallTool, PolicyInput, Say, default_policy, item_text
+from rtnb.local.policy.deterministic import CallTool, PolicyInput, Say, default_policy, item_text
 from tests.samples import WEATHER_TOOL as WEATHER
 
 TIMER = {

@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from rtnb.local.numbers import canonical_words
-from rtnb.local.policy import PolicyInput, Say, item_text
+from rtnb.local.policy.deterministic import PolicyInput, Say, item_text
+from rtnb.local.policy.numbers import canonical_words
 from rtnb.local.server import LocalServer, start_local_server
 from rtnb.local.speech.tts import SPHINX_USER_VOICE, USER_VOICE, WHISPER_USER_VOICE
 from rtnb.protocol.audio import bytes_for_ms, decode_audio, duration_ms

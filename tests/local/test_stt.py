@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rtnb.local.numbers import canonical_words
+from rtnb.local.policy.numbers import canonical_words
 from rtnb.local.server import LocalServer, start_local_server
 from rtnb.local.speech import whisper
 from rtnb.local.speech.stt import SpeechEngineError, load_stt, stt_engines_available

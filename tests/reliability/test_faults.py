@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from rtnb import RealtimeAgent, RealtimeSession, UserMessageItem
-from rtnb.local.policy import PolicyInput, Say, default_policy
+from rtnb.local.policy.deterministic import PolicyInput, Say, default_policy
 from rtnb.local.server import start_local_server
 
 TIMEOUT = 30.0

@@ -16,7 +16,9 @@ from rtnb.session import RealtimeSession
 ROOT = Path(rtnb.__file__).parent
 ALL_SOURCES = sorted(ROOT.rglob("*.py"))
 # The composed packages: no mixins, no reading another object's private attributes.
-SOURCES = sorted([*Path(rtnb.session.__file__).parent.glob("*.py"), *(ROOT / "local").rglob("*.py")])
+SOURCES = sorted(
+    [*Path(rtnb.session.__file__).parent.glob("*.py"), *(ROOT / "local").rglob("*.py")]
+)
 
 
 def _module_name(path: Path) -> str:

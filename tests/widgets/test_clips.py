@@ -10,7 +10,7 @@ import pytest
 
 from rtnb import RealtimeAgent, RealtimeSession
 from rtnb.clips import MIN_TURN_MS, ClipError, decode_clip, send_turn
-from rtnb.local.numbers import canonical_words
+from rtnb.local.policy.numbers import canonical_words
 from rtnb.protocol.audio import SAMPLE_RATE, bytes_for_ms, duration_ms, to_int16
 from rtnb.testing import ScriptedTransport
 from tests.spoken import USER_VOICE, spoken

@@ -1,6 +1,6 @@
 """One response streamed from a chat model: deltas in, Realtime output items out.
 
-A task reads the model's stream (:meth:`rtnb.local.chat_policy.ChatPolicy.stream`) into a queue
+A task reads the model's stream (:meth:`rtnb.local.policy.chat.ChatPolicy.stream`) into a queue
 while the response turns it into events, so the model keeps writing while earlier sentences are
 spoken:
 
@@ -26,7 +26,8 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any
 
-from rtnb.local.chat_policy import (
+from rtnb.local.mcp_responder import mcp_label
+from rtnb.local.policy.chat import (
     ChatDelta,
     ChatPolicy,
     Finished,
@@ -35,8 +36,7 @@ from rtnb.local.chat_policy import (
     ToolCallDelta,
     parse_arguments,
 )
-from rtnb.local.mcp_responder import mcp_label
-from rtnb.local.policy import CallTool, Item, PolicyInput
+from rtnb.local.policy.deterministic import CallTool, Item, PolicyInput
 from rtnb.local.response_run import (
     AUDIO_CHUNK_MS,
     PACING_LEAD_MS,

@@ -1,9 +1,10 @@
-"""Response policies of the local server: plain callables that decide what the assistant does.
+"""The default response policy of the local server, and the types every policy shares.
 
-A policy sees the conversation and the session's instructions and tools, and returns either text
-to say or a tool to call. The default policy is deterministic so tutorials and tests behave the
-same on every run: it routes the user's words to the best-matching function tool, fills simple
-arguments from the words, speaks a tool's output once it arrives, and otherwise answers briefly.
+A policy is a plain callable: it sees the conversation and the session's instructions and tools, and
+returns either text to say or a tool to call. The default policy is deterministic so tutorials and
+tests behave the same on every run: it routes the user's words to the best-matching function tool,
+fills simple arguments from the words, speaks a tool's output once it arrives, and otherwise answers
+briefly.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from rtnb.local.numbers import find_numbers
+from rtnb.local.policy.numbers import find_numbers
 from rtnb.local.speech.sphinx import normalize_sentences
 
 Item = dict[str, Any]

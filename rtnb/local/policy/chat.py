@@ -1,14 +1,14 @@
 """A response policy backed by any OpenAI-compatible Chat Completions model, streamed.
 
-:meth:`ChatPolicy.stream` sends the conversation (see :mod:`rtnb.local.chat_messages`) with
+:meth:`ChatPolicy.stream` sends the conversation (see :mod:`rtnb.local.policy.chat_messages`) with
 ``stream=True`` through the ``openai`` package's async client and yields what comes back as
 :class:`TextDelta`, :class:`ToolCallDelta` and a final :class:`Finished`. Every failure (server
 unreachable, HTTP 4xx/5xx, timeout, a broken stream) is raised as :class:`LlmError`, with a
 message that names the server and never holds the key. Closing the generator (or cancelling the
 task that reads it) closes the HTTP stream at once.
 
-The responder streams these deltas as Realtime events (:mod:`rtnb.local.chat_responder`). Called
-like any policy, a :class:`ChatPolicy` collects the whole answer into a :class:`Say` or a
+The responder streams these deltas as Realtime events (:mod:`rtnb.local.policy.chat_responder`).
+Called like any policy, a :class:`ChatPolicy` collects the whole answer into a :class:`Say` or a
 :class:`CallTool` instead.
 """
 
@@ -19,9 +19,9 @@ from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rtnb.local.chat_messages import chat_messages, chat_tool_choice, chat_tools
-from rtnb.local.llm_config import LlmConfig
-from rtnb.local.policy import CallTool, PolicyInput, Reply, Say
+from rtnb.local.policy.chat_messages import chat_messages, chat_tool_choice, chat_tools
+from rtnb.local.policy.deterministic import CallTool, PolicyInput, Reply, Say
+from rtnb.local.policy.llm_config import LlmConfig
 
 __all__ = ["ChatPolicy", "Finished", "LlmError", "TextDelta", "ToolCallDelta", "chat_request"]
 

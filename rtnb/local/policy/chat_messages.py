@@ -18,7 +18,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from rtnb.local.policy import Item, item_text
+from rtnb.local.policy.deterministic import Item, item_text
 
 Message = dict[str, Any]
 
