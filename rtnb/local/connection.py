@@ -7,7 +7,7 @@ event naming the field; nothing a client sends ends the connection. The parts:
 - :class:`~rtnb.local.input_pipeline.InputPipeline`: ``input_audio_buffer.*``, server VAD and
   transcription of the user's audio;
 - :class:`~rtnb.local.responses.Responses`: ``conversation.item.*`` and ``response.*``;
-- :class:`~rtnb.local.mcp_tools.McpServers`: the session's hosted MCP servers (one MCP client
+- :class:`~rtnb.local.mcp.tools.McpServers`: the session's hosted MCP servers (one MCP client
   per server, closed with the connection).
 
 The connection holds the session config (``session.update``) that all of them read.
@@ -25,7 +25,7 @@ from typing import Any
 from rtnb.local.conversation import Conversation
 from rtnb.local.input_audio import InputAudio
 from rtnb.local.input_pipeline import InputPipeline, recogniser_settings
-from rtnb.local.mcp_tools import McpServers
+from rtnb.local.mcp.tools import McpServers
 from rtnb.local.policy.deterministic import Policy, default_policy
 from rtnb.local.responses import Responses
 from rtnb.local.session_config import Session, apply_update, default_session, reported_session

@@ -1,7 +1,7 @@
 """One response of the local server: ask the policy, then stream its reply as GA server events.
 
 A reply is either spoken/written text (an assistant message), a function call, or a call of a
-hosted MCP tool, which the server makes itself (see :mod:`rtnb.local.mcp_responder`). Streaming can
+hosted MCP tool, which the server makes itself (see :mod:`rtnb.local.mcp.steps`). Streaming can
 be cancelled at any point (``response.cancel`` or barge-in); the items then end ``incomplete``
 and ``response.done`` reports ``cancelled`` with the reason. Speech streams sentence by
 sentence in 100 ms audio chunks, each preceded by a transcript delta with the words it speaks.
@@ -17,8 +17,8 @@ import time
 from typing import Any
 
 from rtnb.local.conversation import Conversation, Item
-from rtnb.local.mcp_responder import McpSteps, mcp_label
-from rtnb.local.mcp_tools import McpServers
+from rtnb.local.mcp.steps import McpSteps, mcp_label
+from rtnb.local.mcp.tools import McpServers
 from rtnb.local.policy.chat import ChatPolicy
 from rtnb.local.policy.chat_responder import ChatReply
 from rtnb.local.policy.deterministic import CallTool, Policy, PolicyInput, Reply, Say

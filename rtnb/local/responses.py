@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rtnb.local.conversation import Conversation, validate_item
-from rtnb.local.mcp_tools import McpServers
+from rtnb.local.mcp.tools import McpServers
 from rtnb.local.policy.deterministic import Policy, PolicyInput
 from rtnb.local.responder import Responder
 from rtnb.local.response_run import ResponseRun, Send

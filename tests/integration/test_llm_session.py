@@ -223,7 +223,7 @@ async def test_guardrail_cuts_the_stream_and_the_model_is_told(scripted: Model) 
 
 async def test_hosted_mcp_tool_called_by_the_model(scripted: Model) -> None:
     from rtnb import hosted_mcp_tool
-    from rtnb.local.mcp_demo import McpDemoCall, start_demo_mcp_server
+    from rtnb.local.mcp.demo_server import McpDemoCall, start_demo_mcp_server
 
     mcp_server = start_demo_mcp_server()
     try:

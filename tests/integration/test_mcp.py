@@ -18,7 +18,7 @@ from rtnb import (
     RealtimeSession,
     hosted_mcp_tool,
 )
-from rtnb.local.mcp_demo import DemoMcpServer, McpDemoCall, start_demo_mcp_server
+from rtnb.local.mcp.demo_server import DemoMcpServer, McpDemoCall, start_demo_mcp_server
 from rtnb.local.policy.numbers import canonical_words
 from rtnb.local.speech.sphinx import Transcriber
 from rtnb.protocol.audio import bytes_for_ms, chunk, duration_ms

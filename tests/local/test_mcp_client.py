@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 from mcp.types import CallToolResult, ImageContent, TextContent
 
-from rtnb.local.mcp_client import McpClient, McpClientError, result_outcome
-from rtnb.local.mcp_demo import DemoMcpServer, McpDemoCall, start_demo_mcp_server
+from rtnb.local.mcp.client import McpClient, McpClientError, result_outcome
+from rtnb.local.mcp.demo_server import DemoMcpServer, McpDemoCall, start_demo_mcp_server
 
 KEY = {"X-Api-Key": "demo-key-42"}
 

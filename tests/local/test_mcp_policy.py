@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rtnb.local.mcp_responder import approved_request, mcp_label
+from rtnb.local.mcp.steps import approved_request, mcp_label
 from rtnb.local.policy.deterministic import CallTool, PolicyInput, Say, default_policy
 
 FORECAST = {

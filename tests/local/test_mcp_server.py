@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from rtnb.local.conversation import Conversation
-from rtnb.local.mcp_demo import DemoMcpServer, McpDemoCall, start_demo_mcp_server
-from rtnb.local.mcp_tools import McpServers
+from rtnb.local.mcp.demo_server import DemoMcpServer, McpDemoCall, start_demo_mcp_server
+from rtnb.local.mcp.tools import McpServers
 from rtnb.local.policy.deterministic import CallTool, PolicyInput, Say, default_policy
 from rtnb.local.server import LocalServer, start_local_server
 from rtnb.protocol.events import Event

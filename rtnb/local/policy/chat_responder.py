@@ -26,7 +26,7 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any
 
-from rtnb.local.mcp_responder import mcp_label
+from rtnb.local.mcp.steps import mcp_label
 from rtnb.local.policy.chat import (
     ChatDelta,
     ChatPolicy,

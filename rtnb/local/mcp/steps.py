@@ -23,8 +23,8 @@ import json
 from typing import Any
 
 from rtnb.local.conversation import Item
-from rtnb.local.mcp_client import McpCallOutcome, McpClientError
-from rtnb.local.mcp_tools import McpServers
+from rtnb.local.mcp.client import McpCallOutcome, McpClientError
+from rtnb.local.mcp.tools import McpServers
 from rtnb.local.policy.deterministic import CallTool, PolicyInput
 from rtnb.local.response_run import ResponseOutput, ResponseRun
 from rtnb.protocol.events import new_id

@@ -11,7 +11,7 @@ Realtime service does::
 
 Servers dropped from the session are disconnected; every server is disconnected when the
 connection closes. Responses offer the listed tools to the policy as function-like tool dicts
-carrying a ``server_label`` and run the calls it picks (see :mod:`rtnb.local.mcp_responder`).
+carrying a ``server_label`` and run the calls it picks (see :mod:`rtnb.local.mcp.steps`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rtnb.local.conversation import Conversation, Item
-from rtnb.local.mcp_client import LIST_TIMEOUT_S, McpCallOutcome, McpClient, McpClientError
+from rtnb.local.mcp.client import LIST_TIMEOUT_S, McpCallOutcome, McpClient, McpClientError
 from rtnb.protocol.events import Event, ProtocolError, error_event, new_id
 from rtnb.protocol.mcp import allows_tool, is_mcp_tool, needs_approval
 
