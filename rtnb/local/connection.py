@@ -6,7 +6,7 @@ event naming the field; nothing a client sends ends the connection. The parts:
 
 - :class:`~rtnb.local.input_pipeline.InputPipeline`: ``input_audio_buffer.*``, server VAD and
   transcription of the user's audio;
-- :class:`~rtnb.local.responses.Responses`: ``conversation.item.*`` and ``response.*``;
+- :class:`~rtnb.local.responses.ItemsAndResponses`: ``conversation.item.*`` and ``response.*``;
 - :class:`~rtnb.local.mcp.tools.McpServers`: the session's hosted MCP servers (one MCP client
   per server, closed with the connection).
 
@@ -22,19 +22,18 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rtnb.local.conversation import Conversation
+from rtnb.local.conversation import ConversationItems
 from rtnb.local.input_audio import InputAudio
 from rtnb.local.input_pipeline import InputPipeline, recogniser_settings
 from rtnb.local.mcp.tools import McpServers
 from rtnb.local.policy.deterministic import Policy, default_policy
-from rtnb.local.responses import Responses
+from rtnb.local.responses import ItemsAndResponses
 from rtnb.local.session_config import Session, apply_update, default_session, reported_session
 from rtnb.local.speech.stt import SpeechToText
 from rtnb.protocol.events import Event, ProtocolError, decode_client_event, error_event, new_id
+from rtnb.transport.server import Send
 
 log = logging.getLogger("rtnb.server")
-
-Send = Callable[[Event], Awaitable[None]]
 
 
 class RealtimeConnection:
@@ -53,10 +52,10 @@ class RealtimeConnection:
     ) -> None:
         self._send = send
         self.session: Session = default_session(model)
-        self.conversation = Conversation()
+        self.conversation = ConversationItems()
         self._tasks: set[asyncio.Task[Any]] = set()
         self.mcp = McpServers(send, self.conversation, self._spawn, on_listed=self._mcp_listed)
-        self.responses = Responses(
+        self.responses = ItemsAndResponses(
             send,
             self.conversation,
             self._current_session,

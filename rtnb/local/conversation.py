@@ -79,8 +79,12 @@ def validate_item(item: Any) -> Item:
     return item
 
 
-class Conversation:
-    """Items in order; ``previous_item_id`` of ``"root"`` means the start."""
+class ConversationItems:
+    """The server's items of one connection, in order; ``previous_item_id`` ``"root"`` is the start.
+
+    The client's side is :class:`rtnb.session.conversation.Conversation`, which keeps a session's
+    history in step with these items through the server's events.
+    """
 
     def __init__(self, max_items: int = 4096) -> None:
         self.items: list[Item] = []

@@ -25,13 +25,14 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rtnb.local.conversation import Conversation, Item
+from rtnb.local.conversation import ConversationItems, Item
 from rtnb.local.input_audio import InputAudio
 from rtnb.local.policy.deterministic import item_text
 from rtnb.local.session_config import Session, vocabulary_texts
 from rtnb.local.speech.vad import SpeechStarted, SpeechStopped, VadEvent
 from rtnb.protocol.audio import AudioFormatError, decode_audio, duration_ms
 from rtnb.protocol.events import Event, ProtocolError, new_id
+from rtnb.transport.server import Send
 
 __all__ = [
     "MAX_APPEND_CHARS",
@@ -43,7 +44,6 @@ __all__ = [
 
 log = logging.getLogger("rtnb.server")
 
-Send = Callable[[Event], Awaitable[None]]
 Spawn = Callable[[Awaitable[Any]], "asyncio.Task[Any]"]
 
 MAX_APPEND_CHARS = 15 * 1024 * 1024  # the OpenAI API's limit for one append event
@@ -69,7 +69,7 @@ class InputPipeline:
         self,
         send: Send,
         audio: InputAudio,
-        conversation: Conversation,
+        conversation: ConversationItems,
         session: Callable[[], Session],
         *,
         spawn: Spawn,

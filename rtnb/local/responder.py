@@ -16,7 +16,7 @@ import json
 import time
 from typing import Any
 
-from rtnb.local.conversation import Conversation, Item
+from rtnb.local.conversation import ConversationItems, Item
 from rtnb.local.mcp.steps import McpSteps, mcp_label
 from rtnb.local.mcp.tools import McpServers
 from rtnb.local.policy.chat import ChatPolicy
@@ -28,7 +28,6 @@ from rtnb.local.response_run import (
     ResponseCancelled,
     ResponseEnded,
     ResponseRun,
-    Send,
     assistant_message,
     part_text,
     response_object,
@@ -37,6 +36,7 @@ from rtnb.local.response_run import (
 from rtnb.local.speech.tts import synthesize_sentences
 from rtnb.protocol.audio import chunk, duration_ms, encode_audio
 from rtnb.protocol.events import new_id
+from rtnb.transport.server import Send
 
 __all__ = ["Responder"]
 
@@ -47,7 +47,7 @@ class Responder:
     def __init__(
         self,
         send: Send,
-        conversation: Conversation,
+        conversation: ConversationItems,
         policy: Policy,
         *,
         realtime_pacing: bool = True,

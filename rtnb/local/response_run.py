@@ -13,7 +13,7 @@ import contextlib
 import copy
 import json
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -21,8 +21,6 @@ from rtnb.local.conversation import Item
 from rtnb.local.policy.deterministic import CallTool
 from rtnb.local.session_config import Session
 from rtnb.protocol.events import Event, new_id
-
-Send = Callable[[Event], Awaitable[None]]
 
 AUDIO_CHUNK_MS = 100
 PACING_LEAD_MS = 250  # how far ahead of real time audio may run, so players never starve

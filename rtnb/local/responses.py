@@ -13,26 +13,31 @@ import copy
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rtnb.local.conversation import Conversation, validate_item
+from rtnb.local.conversation import ConversationItems, validate_item
 from rtnb.local.mcp.tools import McpServers
 from rtnb.local.policy.deterministic import Policy, PolicyInput
 from rtnb.local.responder import Responder
-from rtnb.local.response_run import ResponseRun, Send
+from rtnb.local.response_run import ResponseRun
 from rtnb.local.session_config import Session, apply_update
 from rtnb.protocol.events import Event, ProtocolError, new_id
+from rtnb.transport.server import Send
 
-__all__ = ["Responses"]
+__all__ = ["ItemsAndResponses"]
 
 Spawn = Callable[[Awaitable[Any]], "asyncio.Task[Any]"]
 
 
-class Responses:
-    """Items and responses of one connection; ``session`` returns the current session config."""
+class ItemsAndResponses:
+    """Items and responses of one connection; ``session`` returns the current session config.
+
+    The server's side: it answers ``conversation.item.*`` and ``response.*`` client events. A
+    session asks for responses through :class:`rtnb.session.parts.Responses`.
+    """
 
     def __init__(
         self,
         send: Send,
-        conversation: Conversation,
+        conversation: ConversationItems,
         session: Callable[[], Session],
         policy: Policy,
         *,

@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 from websockets.asyncio.server import Server
 from websockets.http11 import Request
 
-from rtnb.local.connection import RealtimeConnection, Send
+from rtnb.local.connection import RealtimeConnection
 from rtnb.local.policy.chat import ChatPolicy
 from rtnb.local.policy.deterministic import Policy
 from rtnb.local.policy.llm_config import LlmConfig, llm_config
@@ -25,7 +25,7 @@ from rtnb.local.speech.tts import default_tts_engine, synthesize
 from rtnb.local.speech.vad import ServerVad
 from rtnb.local.speech.whisper import DEFAULT_BEAM_SIZE, check_beam_size
 from rtnb.transport.base import is_loopback_host
-from rtnb.transport.server import REALTIME_PATH, serve_realtime
+from rtnb.transport.server import REALTIME_PATH, Send, serve_realtime
 
 __all__ = ["LocalServer", "start_local_server"]
 

@@ -24,6 +24,8 @@ from rtnb.transport.redaction import redacting_logger
 
 log = logging.getLogger("rtnb.server")
 
+# How a connection handler writes a server event to its client (every part of the local server
+# that sends events takes one).
 Send = Callable[[Event], Awaitable[None]]
 
 REALTIME_PATH = "/v1/realtime"

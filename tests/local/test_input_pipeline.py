@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from rtnb.local.conversation import Conversation
+from rtnb.local.conversation import ConversationItems
 from rtnb.local.input_audio import InputAudio
 from rtnb.local.input_pipeline import InputPipeline
 from rtnb.local.session_config import Session, default_session
@@ -63,7 +63,7 @@ class Harness:
         self.log: list[Event] = []
         self.interrupts: list[str] = []
         self.responded = asyncio.Event()
-        self.conversation = Conversation()
+        self.conversation = ConversationItems()
         self.tasks: list[asyncio.Task[Any]] = []
         self.pipeline = InputPipeline(
             self._send,

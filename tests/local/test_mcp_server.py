@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from rtnb.local.conversation import Conversation
+from rtnb.local.conversation import ConversationItems
 from rtnb.local.mcp.demo_server import DemoMcpServer, McpDemoCall, start_demo_mcp_server
 from rtnb.local.mcp.tools import McpServers
 from rtnb.local.policy.deterministic import CallTool, PolicyInput, Say, default_policy
@@ -283,7 +283,7 @@ async def test_servers_are_disconnected_when_dropped_or_closed(demo: DemoMcpServ
         tasks.add(task)
         return task
 
-    servers = McpServers(send, Conversation(), spawn)
+    servers = McpServers(send, ConversationItems(), spawn)
     servers.configure([mcp_tool(demo.url, require_approval="never")])
     await servers.wait_listed()
     first = servers.get("weather")

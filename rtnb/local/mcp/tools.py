@@ -24,14 +24,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from rtnb.local.conversation import Conversation, Item
+from rtnb.local.conversation import ConversationItems, Item
 from rtnb.local.mcp.client import LIST_TIMEOUT_S, McpCallOutcome, McpClient, McpClientError
-from rtnb.protocol.events import Event, ProtocolError, error_event, new_id
+from rtnb.protocol.events import ProtocolError, error_event, new_id
 from rtnb.protocol.mcp import allows_tool, is_mcp_tool, needs_approval
+from rtnb.transport.server import Send
 
 log = logging.getLogger("rtnb.server")
 
-Send = Callable[[Event], Awaitable[None]]
 Spawn = Callable[[Awaitable[Any]], "asyncio.Task[Any]"]
 
 
@@ -70,7 +70,7 @@ class McpServers:
     def __init__(
         self,
         send: Send,
-        conversation: Conversation,
+        conversation: ConversationItems,
         spawn: Spawn,
         *,
         on_listed: Callable[[], None] = lambda: None,
