@@ -22,7 +22,7 @@ from rtnb.local.mcp.demo_server import DemoMcpServer, McpDemoCall, start_demo_mc
 from rtnb.local.policy.numbers import canonical_words
 from rtnb.local.speech.sphinx import Transcriber
 from rtnb.protocol.audio import bytes_for_ms, chunk, duration_ms
-from tests.local.test_mcp_client import dead_url
+from tests.local.mcp.test_mcp_client import dead_url
 from tests.schema import validate_server_event
 from tests.session.conftest import Recorder
 from tests.spoken import USER_VOICE, spoken

@@ -19,7 +19,7 @@ from rtnb.local.mcp.tools import McpServers
 from rtnb.local.policy.deterministic import CallTool, PolicyInput, Say, default_policy
 from rtnb.local.server import LocalServer, start_local_server
 from rtnb.protocol.events import Event
-from tests.local.test_mcp_client import dead_url
+from tests.local.mcp.test_mcp_client import dead_url
 from tests.wire import WireClient
 
 KEY = {"X-Api-Key": "wire-secret-7"}
