@@ -20,6 +20,15 @@ from tests.wire import WireClient
 
 QUESTION = "What is the weather in Paris?"
 TRANSCRIBED = {"type": "realtime", "audio": {"input": {"transcription": {}}}}
+SERVER_VAD = {
+    "type": "realtime",
+    "audio": {
+        "input": {
+            "transcription": {},
+            "turn_detection": {"type": "server_vad", "create_response": False},
+        }
+    },
+}
 MANUAL = {"type": "realtime", "audio": {"input": {"turn_detection": None, "transcription": {}}}}
 
 
@@ -86,23 +95,38 @@ def test_words_whisper_places_after_the_audio_are_dropped() -> None:
     assert whisper.heard_words(words[:1], spoken_s=0.0) == ""
 
 
+async def test_whisper_stops_where_the_speech_stops() -> None:
+    # Through server VAD, as a user's audio goes. With half a second of silence after the turn
+    # Whisper went on: "Remind me to call the dentist on Friday. Remind meet", "Tell me the time
+    # in Lima Tell me my time", "play some jazz music in the kitchen play some Jazz music in".
+    from bench.speech import align_words
+
+    said = {
+        "Remind me to call the dentist on Friday.": "en-us",
+        "Tell me the time in Lima.": "en-us+f2",
+        "Play some jazz music in the kitchen.": "en-us+f5",
+    }
+    async with await start_local_server(realtime_pacing=False) as server:
+        client = await WireClient.open(server.url)
+        await client.send({"type": "session.update", "session": SERVER_VAD})
+        for question, voice in said.items():
+            after = len(client.events)
+            await client.send_audio(silence(300) + spoken(question, voice) + silence(1000))
+            done = await client.wait_for(
+                "conversation.item.input_audio_transcription.completed", after=after
+            )
+            assert align_words(question, done["transcript"]).insertions == 0, done["transcript"]
+        await client.close()
+
+
 async def test_the_default_voice_is_heard_whole_through_server_vad() -> None:
     # rtnb.speak's default voice said "Hello, who are you?": Whisper heard "Hello? Hello?" in
     # the espeak-ng voice it had, and a cut of restarts in the text made that "Hello."
     from rtnb.local.speech.tts import USER_VOICE, synthesize
 
-    vad = {
-        "type": "realtime",
-        "audio": {
-            "input": {
-                "transcription": {},
-                "turn_detection": {"type": "server_vad", "create_response": False},
-            }
-        },
-    }
     async with await start_local_server(realtime_pacing=False) as server:
         client = await WireClient.open(server.url)
-        await client.send({"type": "session.update", "session": vad})
+        await client.send({"type": "session.update", "session": SERVER_VAD})
         for question in ("Hello, who are you?", "What is the weather in Paris?"):
             after = len(client.events)
             await client.send_audio(synthesize(question, voice=USER_VOICE) + silence(1000))
