@@ -14,10 +14,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from rtnb.local.conversation import Item
 from rtnb.local.policy.numbers import find_numbers
 from rtnb.local.speech.sphinx import normalize_sentences
-
-Item = dict[str, Any]
 
 
 @dataclass(frozen=True)
