@@ -1,0 +1,78 @@
+"""``judge`` expectations: a plain-language criterion graded by a chat model.
+
+The model is the one the embedded server would answer with (the same ``llm`` options or the
+``RTNB_LLM_URL``/``RTNB_LLM_MODEL``/``RTNB_LLM_API_KEY`` environment, see
+:mod:`rtnb.local.llm_config`). Without one, a judge check is ``not judged`` (``passed`` is
+``None``), never passed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from rtnb.local.llm_config import LlmConfig, llm_config
+
+from .expectations import Check
+from .facts import RunFacts
+from .scenarios import Expectation
+
+__all__ = ["judge_check", "transcript"]
+
+INSTRUCTIONS = (
+    "You grade a conversation between a user and a voice assistant against one criterion. "
+    "Reply with PASS or FAIL on the first line, then one short sentence saying why."
+)
+_VERDICT = re.compile(r"\b(PASS|FAIL)\b", re.IGNORECASE)
+
+
+def transcript(facts: RunFacts) -> str:
+    """The conversation as the judge reads it."""
+    lines = [f"User said: {text}" for text in facts.heard or facts.said]
+    lines += [f"Tool call: {call.name}({call.arguments})" for call in facts.tool_calls]
+    lines.append(f"Assistant said: {facts.answer or '(nothing)'}")
+    return "\n".join(lines)
+
+
+async def judge_check(
+    expectation: Expectation,
+    facts: RunFacts,
+    llm: LlmConfig | Mapping[str, Any] | None = None,
+) -> Check:
+    """Grade one ``judge`` expectation (``not judged`` without a chat model or on its error)."""
+    config = llm_config(llm)
+    label = expectation.label
+    if config is None:
+        return Check(
+            label, "judge", None, "not judged: no chat model (llm options or RTNB_LLM_URL)"
+        )
+    try:
+        import openai
+    except ImportError:
+        return Check(label, "judge", None, "not judged: pip install 'rtnb[llm]' for the judge")
+    client = openai.AsyncOpenAI(
+        api_key=config.key, base_url=config.base_url, timeout=config.timeout_s, max_retries=0
+    )
+    try:
+        reply = await client.chat.completions.create(
+            model=config.model,
+            temperature=0,
+            messages=[
+                {"role": "system", "content": INSTRUCTIONS},
+                {
+                    "role": "user",
+                    "content": f"Criterion: {expectation.value}\n\n{transcript(facts)}",
+                },
+            ],
+        )
+        text = (reply.choices[0].message.content or "").strip()
+    except Exception as exc:
+        return Check(label, "judge", None, f"not judged: the model failed ({type(exc).__name__})")
+    finally:
+        await client.close()
+    found = _VERDICT.search(text)
+    if found is None:
+        return Check(label, "judge", None, f"not judged: no PASS or FAIL in {text[:80]!r}")
+    reason = text[found.end() :].strip(" :.-\n") or text
+    return Check(label, "judge", found.group(1).upper() == "PASS", reason)

@@ -1,0 +1,193 @@
+"""Playing a scenario's turns into a live session, one after the other.
+
+A turn is over when the answer it asked for is over: a ``response.done`` that asks for no
+follow-up (no function or MCP call in its output), or when a tool call waits for the user's
+approval. A turn followed by a barge-in (``interrupt_after_ms``) waits only for the answer's first
+audio: the simulated listener then reports that it heard ``interrupt_after_ms`` of it (the
+session truncates the answer there) and the next turn speaks or types over it.
+
+Each turn leaves an ``eval_turn`` record in the run's records (what was said or typed, in which
+voice, with its audio), so a run can be scored, and listened to, from its records alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections.abc import Callable
+from typing import Any
+
+from rtnb.analysis.observer import SessionObserver
+from rtnb.protocol.audio import duration_ms
+from rtnb.speech import speak
+
+from .plan import RunSpec
+from .scenarios import Turn
+
+__all__ = ["SILENCE_MS", "TurnError", "TurnListener", "play_turns"]
+
+SILENCE_MS = 1000.0
+"""Silence sent after each spoken turn, so that the server's VAD hears the turn end."""
+
+FOLLOW_UP_ITEMS = ("function_call", "mcp_call")
+"""Output items after which the session asks for another response (the same turn goes on)."""
+
+
+class TurnError(RuntimeError):
+    """A turn that cannot be played (e.g. no tool call waits for the approval it gives)."""
+
+
+class TurnListener:
+    """Follows a session's events that end turns: responses, first audio, approvals."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self.finals = 0
+        """Responses that ended without asking for a follow-up."""
+        self.active: set[str] = set()
+        self.audio_items: list[str] = []
+        """Items whose audio started, in order."""
+        self.approvals = 0
+        self._changed = asyncio.Event()
+        session.on("transport_event", self._on_wire)
+        session.on("audio_start", self._on_audio_start)
+        session.on("tool_approval_requested", self._on_approval)
+
+    def _on_wire(self, event: Any) -> None:
+        wire = event.event
+        kind = wire.get("type")
+        if kind == "response.created":
+            self.active.add(str(wire.get("response", {}).get("id")))
+        elif kind == "response.done":
+            response = wire.get("response") or {}
+            self.active.discard(str(response.get("id")))
+            output = response.get("output") or []
+            if not any(item.get("type") in FOLLOW_UP_ITEMS for item in output):
+                self.finals += 1
+        else:
+            return
+        self._changed.set()
+
+    def _on_audio_start(self, event: Any) -> None:
+        self.audio_items.append(event.item_id)
+        self._changed.set()
+
+    def _on_approval(self, _event: Any) -> None:
+        self.approvals += 1
+        self._changed.set()
+
+    @property
+    def waiting_for_approval(self) -> bool:
+        """A tool call waits for the user's decision."""
+        return bool(self.session.pending_approvals)
+
+    async def until(self, condition: Callable[[], bool]) -> None:
+        """Return once ``condition()`` holds (checked after each relevant event)."""
+        while not condition():
+            self._changed.clear()
+            await self._changed.wait()
+
+
+async def play_turns(
+    session: Any,
+    run: RunSpec,
+    audio: dict[int, bytes],
+    observer: SessionObserver,
+    *,
+    realtime: bool,
+    on_turn: Callable[[int], None] = lambda _index: None,
+) -> None:
+    """Play ``run``'s turns into the connected ``session``; return when the last one is over.
+
+    ``audio`` holds the rendered audio of the spoken turns (by index); ``realtime`` paces it at
+    the speed of speech (for the OpenAI API; the embedded server takes it as fast as it comes).
+    ``on_turn(i)`` is called as turn ``i`` starts (a timeout names the turn it stopped in).
+    """
+    listener = TurnListener(session)
+    turns = run.scenario.turns
+    for index, turn in enumerate(turns):
+        on_turn(index)
+        finals, audio_seen = listener.finals, len(listener.audio_items)
+        observer.add({"t": round(observer.now(), 6), **_turn_record(index, turn, run, audio)})
+        if turn.interrupt_after_ms is not None:
+            _barge_in(session, listener, turn)
+        await _act(session, listener, turn, audio.get(index), realtime)
+        barge_in_next = index + 1 < len(turns) and turns[index + 1].interrupt_after_ms is not None
+        if turn.action == "wait_ms":
+            await listener.until(lambda: not listener.active)
+        elif barge_in_next:
+            await listener.until(
+                lambda a=audio_seen, f=finals: (
+                    len(listener.audio_items) > a
+                    or listener.finals > f
+                    or listener.waiting_for_approval
+                )
+            )
+        else:
+            await listener.until(
+                lambda f=finals: (
+                    (listener.finals > f and not listener.active) or listener.waiting_for_approval
+                )
+            )
+
+
+def _barge_in(session: Any, listener: TurnListener, turn: Turn) -> None:
+    """The user heard ``interrupt_after_ms`` of the answer, then speaks or types over it."""
+    if listener.audio_items:
+        session.set_playback_position(listener.audio_items[-1], float(turn.interrupt_after_ms))
+    if turn.action == "type":
+        session.interrupt()
+
+
+async def _act(
+    session: Any, listener: TurnListener, turn: Turn, pcm: bytes | None, realtime: bool
+) -> None:
+    if turn.action in ("say", "audio"):
+        await speak(session, pcm or b"", realtime=realtime, silence_ms=SILENCE_MS)
+    elif turn.action == "type":
+        session.send_message(turn.value)
+    elif turn.action == "wait_ms":
+        await speak(session, b"", silence_ms=float(turn.value), realtime=realtime)
+    else:
+        await listener.until(
+            lambda: _pending(session, turn.value) is not None or not listener.active
+        )
+        item = _pending(session, turn.value)
+        if item is None:
+            waiting = [item.tool_name for item in session.pending_approvals]
+            raise TurnError(
+                f"{turn.action} {turn.value}: no call of {turn.value!r} waits for approval "
+                f"(waiting: {', '.join(waiting) or 'none'})"
+            )
+        if turn.action == "approve":
+            session.approve(item)
+        else:
+            session.reject(item, message=turn.message)
+
+
+def _pending(session: Any, tool: str) -> Any:
+    return next((item for item in session.pending_approvals if item.tool_name == tool), None)
+
+
+def _turn_record(index: int, turn: Turn, run: RunSpec, audio: dict[int, bytes]) -> dict[str, Any]:
+    record: dict[str, Any] = {"event": "eval_turn", "index": index, "action": turn.action}
+    if turn.action in ("say", "type"):
+        record["text"] = turn.value
+    elif turn.action == "audio":
+        record["path"] = turn.value
+    elif turn.action == "wait_ms":
+        record["ms"] = record["sent_ms"] = float(turn.value)
+    else:
+        record["tool"] = turn.value
+    if turn.interrupt_after_ms is not None:
+        record["interrupt_after_ms"] = float(turn.interrupt_after_ms)
+    if index in audio:
+        pcm = audio[index]
+        options = turn.options
+        if turn.action == "say":
+            record["voice"] = options.get("voice") or run.voice
+        record["noise_db"] = options.get("noise_db", run.noise_db)
+        record["ms"] = duration_ms(pcm)
+        record["sent_ms"] = record["ms"] + SILENCE_MS
+        record["pcm"] = base64.b64encode(pcm).decode("ascii")
+    return record
