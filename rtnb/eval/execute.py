@@ -17,6 +17,7 @@ from rtnb.analysis.observer import SessionObserver
 from rtnb.analysis.records import Record
 
 from .agents import AgentFactory
+from .guardrail_probe import GuardrailProbe
 from .plan import RunSpec
 from .turns import play_turns
 
@@ -74,8 +75,9 @@ async def execute_run(
         url = None
         if target.url is not None:
             url = f"{target.url}?model={model or DEFAULT_MODEL}"
+        probe = GuardrailProbe()
         session = RealtimeSession(
-            make_agent(),
+            probe.instrument(make_agent()),
             model=model or DEFAULT_MODEL,
             config=dict(config) if config else None,
             url=url,
@@ -83,7 +85,7 @@ async def execute_run(
         )
         observer = SessionObserver(session, audio=True)
         await asyncio.wait_for(
-            _converse(session, run, audio, observer, target, turn), run.timeout_s
+            _converse(session, run, audio, observer, target, turn, probe), run.timeout_s
         )
     except asyncio.TimeoutError:
         status = "timeout"
@@ -110,10 +112,13 @@ async def _converse(
     observer: SessionObserver,
     target: Target,
     turn: list[int],
+    probe: GuardrailProbe,
 ) -> None:
     await session.connect()
 
     def started(index: int) -> None:
         turn[0] = index
 
-    await play_turns(session, run, audio, observer, realtime=target.realtime, on_turn=started)
+    await play_turns(
+        session, run, audio, observer, realtime=target.realtime, on_turn=started, probe=probe
+    )

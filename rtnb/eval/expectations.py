@@ -20,6 +20,7 @@ from .wer import word_error_rate
 
 __all__ = ["Check", "args_match", "score", "score_one"]
 
+NO_MODEL = "not judged: no chat model (llm options or RTNB_LLM_URL and RTNB_LLM_MODEL)"
 SHOWN_CHARS = 120
 """The longest quotation of the answer in a reason."""
 
@@ -134,7 +135,7 @@ def _first_audio_within_ms(expectation: Expectation, facts: RunFacts) -> Verdict
 
 
 def _judge(_expectation: Expectation, _facts: RunFacts) -> Verdict:
-    return None, "not judged: no chat model configured (llm options or RTNB_LLM_URL)"
+    return None, NO_MODEL
 
 
 _SCORERS: dict[str, Callable[[Expectation, RunFacts], Verdict]] = {
@@ -164,8 +165,10 @@ def args_match(expected: Any, actual: Any) -> bool:
             and len(actual) == len(expected)
             and all(args_match(e, a) for e, a in zip(expected, actual, strict=True))
         )
-    if isinstance(expected, bool) or isinstance(actual, bool) or expected is None:
-        return expected == actual
+    if expected is None:
+        return actual is None
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return isinstance(expected, bool) and isinstance(actual, bool) and expected == actual
     expected_number, actual_number = _number(expected), _number(actual)
     if expected_number is not None and actual_number is not None:
         return math.isclose(expected_number, actual_number, rel_tol=1e-9, abs_tol=1e-9)

@@ -14,7 +14,7 @@ from typing import Any
 
 from rtnb.local.llm_config import LlmConfig, llm_config
 
-from .expectations import Check
+from .expectations import NO_MODEL, Check
 from .facts import RunFacts
 from .scenarios import Expectation
 
@@ -44,9 +44,7 @@ async def judge_check(
     config = llm_config(llm)
     label = expectation.label
     if config is None:
-        return Check(
-            label, "judge", None, "not judged: no chat model (llm options or RTNB_LLM_URL)"
-        )
+        return Check(label, "judge", None, NO_MODEL)
     try:
         import openai
     except ImportError:

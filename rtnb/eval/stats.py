@@ -22,7 +22,9 @@ def wilson_interval(passed: int, runs: int, confidence: float = 0.95) -> tuple[f
     denominator = 1 + z * z / runs
     centre = (p + z * z / (2 * runs)) / denominator
     half = z * math.sqrt(p * (1 - p) / runs + z * z / (4 * runs * runs)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
+    low = 0.0 if passed == 0 else max(0.0, centre - half)  # exact ends, not rounding noise
+    high = 1.0 if passed == runs else min(1.0, centre + half)
+    return low, high
 
 
 def mcnemar_p(fixed: int, broke: int) -> float:

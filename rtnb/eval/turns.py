@@ -21,6 +21,7 @@ from rtnb.analysis.observer import SessionObserver
 from rtnb.protocol.audio import duration_ms
 from rtnb.speech import speak
 
+from .guardrail_probe import GuardrailProbe
 from .plan import RunSpec
 from .scenarios import Turn
 
@@ -29,6 +30,11 @@ __all__ = ["SILENCE_MS", "TurnError", "TurnListener", "play_turns"]
 SILENCE_MS = 1000.0
 """Silence sent after each spoken turn, so that the server's VAD hears the turn end."""
 
+FINAL_TEXTS = {
+    "response.output_audio_transcript.done": "transcript",
+    "response.output_text.done": "text",
+}
+"""Events carrying an answer's final text (which output guardrails check), and its field."""
 FOLLOW_UP_ITEMS = ("function_call", "mcp_call")
 """Output items after which the session asks for another response (the same turn goes on)."""
 
@@ -40,9 +46,18 @@ class TurnError(RuntimeError):
 class TurnListener:
     """Follows a session's events that end turns: responses, first audio, approvals."""
 
-    def __init__(self, session: Any) -> None:
+    def __init__(self, session: Any, probe: GuardrailProbe | None = None) -> None:
         self.session = session
-        self.finals = 0
+        self.probe = probe or GuardrailProbe()
+        self.probe.notify = self._notify
+        self.final_texts: list[tuple[str, str]] = []
+        """(response id, final text) of answers the current agent's guardrails check."""
+        self.trip_mark: int | None = None
+        """How many responses had started when the latest guardrail trip was reported."""
+        self.tripped_responses: set[str] = set()
+        self.created: list[str] = []
+        """Response ids, in the order the responses started."""
+        self.finals: set[str] = set()
         """Responses that ended without asking for a follow-up."""
         self.active: set[str] = set()
         self.audio_items: list[str] = []
@@ -52,18 +67,33 @@ class TurnListener:
         session.on("transport_event", self._on_wire)
         session.on("audio_start", self._on_audio_start)
         session.on("tool_approval_requested", self._on_approval)
+        session.on("guardrail_tripped", self._on_trip)
+
+    def _notify(self) -> None:
+        self._changed.set()
+
+    def _on_trip(self, event: Any) -> None:
+        self.probe.reported(event.message)
+        self.tripped_responses.add(event.response_id)
+        self.trip_mark = len(self.created)
+        self._changed.set()
 
     def _on_wire(self, event: Any) -> None:
         wire = event.event
         kind = wire.get("type")
         if kind == "response.created":
-            self.active.add(str(wire.get("response", {}).get("id")))
+            response_id = str(wire.get("response", {}).get("id"))
+            self.created.append(response_id)
+            self.active.add(response_id)
+        elif kind in FINAL_TEXTS:
+            if self.session.agent.output_guardrails and wire.get(FINAL_TEXTS[kind]):
+                self.final_texts.append((str(wire.get("response_id")), wire[FINAL_TEXTS[kind]]))
         elif kind == "response.done":
             response = wire.get("response") or {}
             self.active.discard(str(response.get("id")))
             output = response.get("output") or []
             if not any(item.get("type") in FOLLOW_UP_ITEMS for item in output):
-                self.finals += 1
+                self.finals.add(str(response.get("id")))
         else:
             return
         self._changed.set()
@@ -75,6 +105,27 @@ class TurnListener:
     def _on_approval(self, _event: Any) -> None:
         self.approvals += 1
         self._changed.set()
+
+    def answered_since(self, mark: int) -> bool:
+        """A response started after the ``mark``-th one ended the turn, none is active, and the
+        output guardrails are done (a trip's new response answered too)."""
+        if self.active or not any(r in self.finals for r in self.created[mark:]):
+            return False
+        probe = self.probe
+        if probe.running or probe.tripped:
+            return False
+        unchecked = [
+            text
+            for response_id, text in self.final_texts
+            if text not in probe.checked and response_id not in self.tripped_responses
+        ]
+        if unchecked:
+            return False
+        return self.trip_mark is None or self.trip_mark <= mark or self._answered_after_trip()
+
+    def _answered_after_trip(self) -> bool:
+        assert self.trip_mark is not None
+        return any(r in self.finals for r in self.created[self.trip_mark :])
 
     @property
     def waiting_for_approval(self) -> bool:
@@ -96,18 +147,21 @@ async def play_turns(
     *,
     realtime: bool,
     on_turn: Callable[[int], None] = lambda _index: None,
+    probe: GuardrailProbe | None = None,
 ) -> None:
     """Play ``run``'s turns into the connected ``session``; return when the last one is over.
 
     ``audio`` holds the rendered audio of the spoken turns (by index); ``realtime`` paces it at
     the speed of speech (for the OpenAI API; the embedded server takes it as fast as it comes).
     ``on_turn(i)`` is called as turn ``i`` starts (a timeout names the turn it stopped in).
+    ``probe`` follows the guardrails of the agent the session was made with (see
+    :mod:`rtnb.eval.guardrail_probe`).
     """
-    listener = TurnListener(session)
+    listener = TurnListener(session, probe)
     turns = run.scenario.turns
     for index, turn in enumerate(turns):
         on_turn(index)
-        finals, audio_seen = listener.finals, len(listener.audio_items)
+        mark, audio_seen = len(listener.created), len(listener.audio_items)
         observer.add({"t": round(observer.now(), 6), **_turn_record(index, turn, run, audio)})
         if turn.interrupt_after_ms is not None:
             _barge_in(session, listener, turn)
@@ -117,17 +171,15 @@ async def play_turns(
             await listener.until(lambda: not listener.active)
         elif barge_in_next:
             await listener.until(
-                lambda a=audio_seen, f=finals: (
+                lambda a=audio_seen, m=mark: (
                     len(listener.audio_items) > a
-                    or listener.finals > f
+                    or listener.answered_since(m)
                     or listener.waiting_for_approval
                 )
             )
         else:
             await listener.until(
-                lambda f=finals: (
-                    (listener.finals > f and not listener.active) or listener.waiting_for_approval
-                )
+                lambda m=mark: listener.answered_since(m) or listener.waiting_for_approval
             )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from rtnb import RealtimeAgent, tool
+from rtnb import RealtimeAgent, output_guardrail, tool
 
 
 @tool
@@ -49,3 +49,27 @@ support_agent = RealtimeAgent(
 def weather_only_agent() -> RealtimeAgent:
     """An older version of the support agent: weather only."""
     return RealtimeAgent(name="support", instructions="Weather only.", tools=[get_weather])
+
+
+@output_guardrail
+def no_refund_talk(text: str) -> bool:
+    """Trips when the assistant talks about refunds."""
+    return "refund" in text.lower()
+
+
+guarded_agent = RealtimeAgent(
+    name="guarded",
+    instructions="You help the customers of a shop, never about refunds.",
+    tools=[get_weather, refund_order],
+    output_guardrails=[no_refund_talk],
+)
+
+_calls = [0]
+
+
+def flaky_agent() -> RealtimeAgent:
+    """A factory that raises every other time it is called (the first call succeeds)."""
+    _calls[0] += 1
+    if _calls[0] % 2 == 0:
+        raise RuntimeError("the agent's configuration could not be read")
+    return support_agent
