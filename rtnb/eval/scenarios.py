@@ -323,6 +323,8 @@ class _Reader:
         if not isinstance(data, Mapping):
             raise self.fail(path, f"expected a mapping such as {{say: ...}}, got {_kind(data)}")
         actions = [key for key in data if key in TURN_ACTIONS]
+        if not actions:  # an unknown key is the likelier mistake (a typo of the action)
+            self.keys(data, path, (*TURN_ACTIONS, "voice", "speed", "noise_db"), scenario)
         if len(actions) != 1:
             found = f"{len(actions)}: {', '.join(actions)}" if actions else "none"
             raise self.fail(
@@ -362,6 +364,8 @@ class _Reader:
         if not isinstance(data, Mapping):
             raise self.fail(path, f"expected a mapping such as {{tool: ...}}, got {_kind(data)}")
         kinds = [key for key in data if key in EXPECTATIONS]
+        if not kinds:
+            self.keys(data, path, (*EXPECTATIONS, "args"), scenario)
         if len(kinds) != 1:
             found = f"{len(kinds)}: {', '.join(kinds)}" if kinds else "none"
             raise self.fail(
@@ -486,6 +490,6 @@ def load_suite(path: str | Path) -> Suite:
         raise SuiteError(f"{path}: cannot read the suite ({exc.strerror or exc})") from None
     try:
         data, lines = load_yaml(text)
-    except ValueError as exc:
-        raise SuiteError(f"{path}: {exc}") from None
+    except ValueError as exc:  # "line N: ..."
+        raise SuiteError(f"{path}, {exc}") from None
     return parse_suite(data, source=str(path), base_dir=path.resolve().parent, lines=lines)
