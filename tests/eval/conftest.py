@@ -22,3 +22,7 @@ def shop(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 def suite(base: dict[str, Any], *scenarios: dict[str, Any], **keys: Any) -> dict[str, Any]:
     """``base`` with ``scenarios`` and more keys."""
     return base | {"scenarios": list(scenarios)} | keys
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "slow: starts a local Ray (tens of seconds)")
