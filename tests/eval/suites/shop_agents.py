@@ -73,3 +73,19 @@ def flaky_agent() -> RealtimeAgent:
     if _calls[0] % 2 == 0:
         raise RuntimeError("the agent's configuration could not be read")
     return support_agent
+
+
+@tool(name="get_weather")
+def get_weather_v1(city: str) -> str:
+    """Get the weather in a city."""
+    return f"It is sunny in {city}."
+
+
+@tool(name="get_weather")
+def get_weather_v2(city: str) -> str:
+    """Get the weather in a city: sun, rain, snow, wind or temperature, today or tomorrow."""
+    return f"It is sunny in {city}."
+
+
+weather_v1 = RealtimeAgent(name="weather", instructions="Weather.", tools=[get_weather_v1])
+weather_v2 = RealtimeAgent(name="weather", instructions="Weather.", tools=[get_weather_v2])
