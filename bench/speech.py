@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from bench.common import Row, check, median
+from rtnb.eval.wer import word_errors
 
 BENCH = "9 speech"
 PROMPT = "You are a helpful assistant. Answer briefly."
@@ -54,19 +55,6 @@ ESPEAK_VOICES = ("en-us+m3", "en-gb-x-rp", "en-us", "en-us+f2", "en-us+f5")
 NOISE_VOICE = "en-us+m3"
 NOISE_SNR_DB = 10.0
 WER_TARGET = 0.10
-
-
-def word_errors(reference: str, hypothesis: str) -> tuple[int, int]:
-    """(edit distance in words, reference length) in the canonical form."""
-    from rtnb.local.numbers import canonical_words
-
-    ref, hyp = canonical_words(reference), canonical_words(hypothesis)
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        previous, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (r != h))
-    return row[-1], len(ref)
 
 
 def _with_noise(pcm: bytes, snr_db: float, seed: int) -> bytes:
