@@ -17,7 +17,7 @@ KEY = ["scenario", "voice", "noise_db", "speed", "repeat"]
 SIGNIFICANCE = 0.05
 
 
-@dataclass
+@dataclass(repr=False)
 class Comparison:
     """``before`` and ``after`` results of the same runs.
 
@@ -50,6 +50,10 @@ class Comparison:
             f"runs ({self.difference:+.0%}): {self.fixed} fixed, {self.broke} broke, "
             f"McNemar p = {self.p_value:.3g}, {verdict}"
         )
+
+    def __repr__(self) -> str:
+        flips = "" if self.flips.empty else "\n" + self.flips.to_string(index=False)
+        return str(self) + flips
 
     def _repr_html_(self) -> str:
         from html import escape

@@ -131,3 +131,19 @@ def test_cli_prints_the_summary_and_exits_1_on_a_failure(tmp_path: Path) -> None
     )
     assert bad.returncode == 2
     assert "bad.yaml, line 1: scenarios: expected a list of scenarios" in bad.stderr
+
+
+def test_plot_draws_rates_with_intervals_and_latencies(shop: dict[str, Any]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import rtnb.eval
+
+    results = rtnb.eval.run_sync(
+        suite(shop, RAIN, agent="shop_agents:weather_v1", variants={"speed": [1.0, 1.5]}),
+        progress=False,
+    )
+    rate_ax, latency_ax = results.plot()
+    assert [t.get_text() for t in rate_ax.get_yticklabels()] == ["×1", "×1.5"]
+    assert [p.get_width() for p in rate_ax.patches] == [0.0, 0.0]  # both failed
+    assert len(latency_ax.collections) == 2  # one run's latency per variant
