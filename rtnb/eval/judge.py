@@ -53,9 +53,10 @@ async def judge_check(
         api_key=config.key, base_url=config.base_url, timeout=config.timeout_s, max_retries=0
     )
     try:
-        reply = await client.chat.completions.create(
+        stream = await client.chat.completions.create(
             model=config.model,
             temperature=0,
+            stream=True,  # what every OpenAI-compatible server speaks (the embedded server's way)
             messages=[
                 {"role": "system", "content": INSTRUCTIONS},
                 {
@@ -64,7 +65,12 @@ async def judge_check(
                 },
             ],
         )
-        text = (reply.choices[0].message.content or "").strip()
+        pieces = [
+            chunk.choices[0].delta.content or ""
+            async for chunk in stream
+            if chunk.choices and chunk.choices[0].delta
+        ]
+        text = "".join(pieces).strip()
     except Exception as exc:
         return Check(label, "judge", None, f"not judged: the model failed ({type(exc).__name__})")
     finally:
@@ -72,5 +78,5 @@ async def judge_check(
     found = _VERDICT.search(text)
     if found is None:
         return Check(label, "judge", None, f"not judged: no PASS or FAIL in {text[:80]!r}")
-    reason = text[found.end() :].strip(" :.-\n") or text
+    reason = text[found.end() :].lstrip(" :.-\n").strip() or text
     return Check(label, "judge", found.group(1).upper() == "PASS", reason)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -161,3 +162,33 @@ def test_not_judged_without_a_model() -> None:
     facts = run_facts([])
     (check,) = score([Expectation("judge", "Polite")], facts)
     assert check.passed is None and check.reason.startswith("not judged")
+
+
+@pytest.mark.parametrize(("verdict", "passed"), [("PASS", True), ("FAIL", False)])
+async def test_judge_grades_with_the_llm_config(
+    shop: dict[str, Any], verdict: str, passed: bool
+) -> None:
+    from rtnb.local.chat_demo import ChatScript, start_scripted_chat_server
+
+    script = ChatScript(text=f"{verdict}\nThe assistant gave the weather in Paris.")
+    async with await start_scripted_chat_server(script) as chat:
+        results = await run(
+            suite(
+                shop,
+                {
+                    "name": "judged",
+                    "turns": [{"type": "What is the weather in Paris?"}],
+                    "expect": [{"judge": "The assistant gives the weather in Paris."}],
+                },
+            ),
+            llm={"base_url": chat.url, "model": "judge"},
+            progress=False,
+        )
+        request = await chat.request(0)
+    (check,) = results.runs[0].checks
+    assert check.passed is passed
+    assert check.reason == "The assistant gave the weather in Paris."
+    assert results.runs[0].status == ("passed" if passed else "failed")
+    asked = json.dumps(request.body)
+    assert "The assistant gives the weather in Paris." in asked
+    assert "It is sunny in Paris." in asked  # the conversation was shown to the judge

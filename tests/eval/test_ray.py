@@ -35,7 +35,14 @@ async def test_ray_gives_the_in_process_rows(ray_cluster: Any) -> None:
     local = await run(suite, concurrency=2, progress=False)
     remote = await run(suite, concurrency=2, executor="ray", progress=False)
     assert len(remote) == 12 and not remote.interrupted
-    pd.testing.assert_frame_equal(pd.DataFrame(remote.frame[SAME]), pd.DataFrame(local.frame[SAME]))
+    mine, theirs = local.frame[SAME].fillna(-1.0), remote.frame[SAME].fillna(-1.0)
+    differences = [
+        f"run {i} {column}: {mine.at[i, column]!r} in process, {theirs.at[i, column]!r} on Ray"
+        for i in mine.index
+        for column in SAME
+        if mine.at[i, column] != theirs.at[i, column]
+    ]
+    assert not differences, "\n".join(differences)
     timing = "first_audio_within_ms"
     local_checks, remote_checks = local.checks, remote.checks
     pd.testing.assert_frame_equal(
