@@ -192,3 +192,18 @@ async def test_judge_grades_with_the_llm_config(
     asked = json.dumps(request.body)
     assert "The assistant gives the weather in Paris." in asked
     assert "It is sunny in Paris." in asked  # the conversation was shown to the judge
+
+
+def test_noise_is_seeded_at_the_asked_snr() -> None:
+    import numpy as np
+
+    from rtnb.eval.user_audio import with_noise
+    from tests.spoken import spoken
+
+    speech = spoken("What is the weather in Paris?", "en-us+f2")
+    noisy = with_noise(speech, 15.0, seed=7)
+    assert noisy == with_noise(speech, 15.0, seed=7) != with_noise(speech, 15.0, seed=8)
+    clean = np.frombuffer(speech, "<i2").astype(float)
+    noise = np.frombuffer(noisy, "<i2").astype(float) - clean
+    snr = 10 * np.log10(np.mean(clean**2) / np.mean(noise**2))
+    assert snr == pytest.approx(15.0, abs=0.3)
