@@ -230,7 +230,11 @@ def _add_eval_parser(commands: Any) -> None:
         "OPENAI_API_KEY is set, else local)",
     )
     parser.add_argument(
-        "--concurrency", type=int, default=2, help="runs at once (Ray: actors) (default: 2)"
+        "--concurrency",
+        type=int,
+        default=2,
+        metavar="N",
+        help="runs at once (Ray: actors) (default: 2)",
     )
     parser.add_argument(
         "--executor",
@@ -239,13 +243,20 @@ def _add_eval_parser(commands: Any) -> None:
         help="run in this process or on Ray actors (default: local)",
     )
     parser.add_argument(
-        "--address", default=None, help="the Ray cluster to join (default: start a local Ray)"
+        "--address",
+        default=None,
+        metavar="ADDR",
+        help="the Ray cluster to join (default: start a local Ray)",
     )
     parser.add_argument(
-        "--out", default=None, help="write the run frame to FILE.csv, .parquet or .jsonl"
+        "--out",
+        default=None,
+        help="write the run frame to FILE.csv, .parquet or .jsonl (default: not written)",
     )
     parser.add_argument(
-        "--record", default=None, help="keep each run's recording (JSONL, audio) in DIR"
+        "--record",
+        default=None,
+        help="keep each run's recording (JSONL, audio) in DIR (default: a temporary folder)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
