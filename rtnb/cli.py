@@ -251,11 +251,13 @@ def _add_eval_parser(commands: Any) -> None:
     parser.add_argument(
         "--out",
         default=None,
+        metavar="FILE",
         help="write the run frame to FILE.csv, .parquet or .jsonl (default: not written)",
     )
     parser.add_argument(
         "--record",
         default=None,
+        metavar="DIR",
         help="keep each run's recording (JSONL, audio) in DIR (default: a temporary folder)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
