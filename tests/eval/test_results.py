@@ -147,3 +147,35 @@ def test_plot_draws_rates_with_intervals_and_latencies(shop: dict[str, Any]) -> 
     assert [t.get_text() for t in rate_ax.get_yticklabels()] == ["×1", "×1.5"]
     assert [p.get_width() for p in rate_ax.patches] == [0.0, 0.0]  # both failed
     assert len(latency_ax.collections) == 2  # one run's latency per variant
+
+
+def test_ctrl_c_keeps_and_writes_the_finished_runs(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    (tmp_path / "shop_agents.py").write_text((SUITES / "shop_agents.py").read_text())
+    (tmp_path / "suite.yaml").write_text(
+        "agent: shop_agents:support_agent\n"
+        "scenarios:\n"
+        "  - name: hello\n"
+        "    turns: [{type: Hello}]\n"
+        "  - name: hangs\n"
+        "    turns: [{type: Please track my parcel}]\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+    command = [sys.executable, "-m", "rtnb.cli", "eval", "suite.yaml", "--quiet"]
+    command += ["--concurrency", "1", "--out", "runs.jsonl", "--record", "rec"]
+    process = subprocess.Popen(
+        command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    first = tmp_path / "rec" / "run-0000.jsonl"
+    deadline = time.monotonic() + 120
+    while not first.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # polls for the first run's recording (the condition), bounded
+    assert first.exists(), process.communicate(timeout=10)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "interrupted: 1 of 2 runs finished" in out
+    lines = (tmp_path / "runs.jsonl").read_text().splitlines()
+    assert [json.loads(line)["scenario"] for line in lines] == ["hello"]
