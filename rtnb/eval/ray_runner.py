@@ -10,6 +10,7 @@ renders the user's speech (so every executor sends the same audio), scores and r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -45,8 +46,8 @@ class EvalActor:
 
         self.make_agent = agent_factory(agent, suite.base_dir)
         self.suite = suite
-        self.target_context: Any = None
         self.target: Any = None
+        self.server = contextlib.AsyncExitStack()
         self.backend = backend
         self.server_options = dict(server_options)
 
@@ -54,9 +55,9 @@ class EvalActor:
         from .execute import execute_run
         from .runner import embedded_target
 
-        if self.target is None:
-            self.target_context = embedded_target(self.backend, self.server_options)
-            self.target = await self.target_context.__aenter__()
+        if self.target is None:  # the first run starts the actor's server, the next ones reuse it
+            context = embedded_target(self.backend, self.server_options)
+            self.target = await self.server.enter_async_context(context)
         return await execute_run(
             run,
             self.make_agent,

@@ -198,28 +198,24 @@ async def _local_records(
             await asyncio.gather(*tasks, return_exceptions=True)
 
 
-class embedded_target:
-    """``async with embedded_target("local") as target``: an embedded server for the runs
-    (fast: audio not paced at real time; a random token), or the OpenAI target."""
+@contextlib.asynccontextmanager
+async def embedded_target(
+    backend: str, server_options: Mapping[str, Any] | None = None
+) -> AsyncIterator[Target]:
+    """Where the runs connect: for ``"local"`` an embedded server started here (audio not paced
+    at real time, a random token), stopped on exit; else the OpenAI API."""
+    if backend != "local":
+        yield Target(backend)
+        return
+    from rtnb.local.server import start_local_server
 
-    def __init__(self, backend: str, server_options: Mapping[str, Any] | None = None) -> None:
-        self.backend = backend
-        self.options = dict(server_options or {})
-        self.server: Any = None
-
-    async def __aenter__(self) -> Target:
-        if self.backend != "local":
-            return Target(self.backend)
-        from rtnb.local.server import start_local_server
-
-        token = self.options.pop("token", None) or secrets.token_urlsafe(16)
-        options = {"realtime_pacing": False} | self.options
-        self.server = await start_local_server(token=token, **options)
-        return Target("local", self.server.url, token)
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        if self.server is not None:
-            await self.server.close()
+    options = {"realtime_pacing": False} | dict(server_options or {})
+    token = options.pop("token", None) or secrets.token_urlsafe(16)
+    server = await start_local_server(token=token, **options)
+    try:
+        yield Target("local", server.url, token)
+    finally:
+        await server.close()
 
 
 async def finish_run(
