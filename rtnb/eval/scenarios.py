@@ -453,31 +453,19 @@ def parse_suite(
     A :class:`Suite` is checked again and returned with its scenarios' turns and expectations
     parsed (they may be given as dicts with the YAML keys).
     """
-    folder = Path(base_dir) if base_dir is not None else Path.cwd()
     if isinstance(data, Suite):
-        reader = _Reader(data.source, None)
-        scenarios = [
-            reader.scenario(_scenario_data(s), ("scenarios", i))
-            for i, s in enumerate(data.scenarios)
-        ]
-        checked = reader.suite(
-            {"scenarios": [{"name": "x", "turns": [{"type": "x"}]}], "agent": data.agent}
-            | {"variants": dict(data.variants), "repeats": data.repeats, "seed": data.seed}
-            | {"timeout_s": data.timeout_s, "config": data.config, "model": data.model},
-            data.base_dir,
-        )
-        return Suite(
-            scenarios=scenarios,
-            agent=data.agent,
-            variants=checked.variants,
-            repeats=checked.repeats,
-            timeout_s=checked.timeout_s,
-            config=checked.config,
-            model=checked.model,
-            seed=checked.seed,
-            base_dir=data.base_dir,
-            source=data.source,
-        )
+        plain = {
+            "scenarios": [_scenario_data(scenario) for scenario in data.scenarios],
+            "agent": data.agent,
+            "variants": dict(data.variants),
+            "repeats": data.repeats,
+            "timeout_s": data.timeout_s,
+            "config": data.config,
+            "model": data.model,
+            "seed": data.seed,
+        }
+        return _Reader(data.source, None).suite(plain, data.base_dir)
+    folder = Path(base_dir) if base_dir is not None else Path.cwd()
     return _Reader(source, lines).suite(data, folder)
 
 
