@@ -30,7 +30,7 @@ def ray_cluster(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 
 async def test_ray_gives_the_in_process_rows(ray_cluster: Any) -> None:
-    suite = load_suite(SUITES / "ray.yaml")
+    suite = load_suite(SUITES / "shop.yaml")
     assert suite.size == 12
     local = await run(suite, concurrency=2, progress=False)
     remote = await run(suite, concurrency=2, executor="ray", progress=False)
