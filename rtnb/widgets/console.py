@@ -136,6 +136,9 @@ class Console(ipywidgets.VBox):
             lambda _: self._bridge.spawn(self._disconnect, "rtnb-disconnect")
         )
         self.send_button.on_click(lambda _: self._bridge.call(self._send_text, self.text.value))
+        # Enter in the box: the page sends the Text widget a "submit" message (its on_submit is
+        # deprecated, so the message is taken here).
+        self.text.on_msg(self._on_text_message)
         self.interrupt_button.on_click(lambda _: self._bridge.spawn(self._interrupt, "rtnb-stop"))
         self._refresh = Throttle(self._render_status, 0.2, loop)
         subscribe(
@@ -178,6 +181,11 @@ class Console(ipywidgets.VBox):
         await self.player.stop(timeout=2.0 if self.player.positions else 0.5)
         if self.session.connected:
             self.session.interrupt()
+
+    # Comm side: any thread. Only hand over.
+    def _on_text_message(self, _widget: Any, content: dict[str, Any], _buffers: Any) -> None:
+        if content.get("event") == "submit":
+            self._bridge.call(self._send_text, self.text.value)
 
     def _on_change(self, _event: Any) -> None:
         self._refresh.trigger()

@@ -114,3 +114,15 @@ async def test_session_widget_is_the_console(scripted) -> None:
     ui = session.widget(history=False)
     assert type(ui).__name__ == "Console"
     assert ui.session is session
+
+
+async def test_enter_in_the_message_box_sends(scripted) -> None:
+    session, transport = scripted
+    ui = console(session)
+    await session.connect()
+    ui.text.value = "Is it raining in Oslo?"
+    # What the page's Text view sends on Enter, delivered on a subshell thread.
+    from_thread(ui.text._handle_custom_msg, {"event": "submit"}, [])
+    message = await transport.wait_for_sent("conversation.item.create")
+    assert message["item"]["content"][0]["text"] == "Is it raining in Oslo?"
+    await until(lambda: ui.text.value == "")
