@@ -31,6 +31,7 @@ OBSERVED_EVENTS = (
     "connection_change",
     "transport_event",
     "tool_approval_requested",
+    "tool_approval_decided",
     "guardrail_tripped",
     "agent_handoff",
 )

@@ -131,6 +131,12 @@ def record_event(
         }
         if kind == "agent_tool_end":
             record["output"] = event.output
+    elif kind == "tool_approval_decided":
+        record = {
+            "call_id": event.approval.call_id,
+            "approved": event.approved,
+            "always": event.always,
+        }
     elif kind == "guardrail_tripped":
         record = {
             "guardrails": guardrail_names(event.guardrail_results),

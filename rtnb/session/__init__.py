@@ -22,6 +22,7 @@ from .events import (
     McpToolCallCompletedEvent,
     McpToolsChangedEvent,
     SessionEvent,
+    ToolApprovalDecidedEvent,
     ToolApprovalRequestedEvent,
     TransportEvent,
 )
@@ -91,6 +92,7 @@ __all__ = [
     "RealtimeSession",
     "SessionEvent",
     "SystemMessageItem",
+    "ToolApprovalDecidedEvent",
     "ToolApprovalItem",
     "ToolApprovalRequestedEvent",
     "ToolContext",

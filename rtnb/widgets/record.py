@@ -115,6 +115,7 @@ class ReplaySession:
         self.observer = SessionObserver()
         self.positions: dict[str, float] = {}
         self._agents = {self.agent.name: self.agent}
+        self._approvals: dict[str, Any] = {}  # call id -> the replayed ToolApprovalItem
         self._events = EventDispatcher()
         self._task: asyncio.Task[None] | None = None
 
@@ -231,6 +232,11 @@ class ReplaySession:
             return ev.AgentEndEvent(self.agent, r["response_id"], r.get("status"))
         if kind in ("agent_tool_start", "agent_tool_end", "tool_approval_requested"):
             return self._tool_event(r)
+        if kind == "tool_approval_decided":
+            approval = self._approvals.get(r["call_id"])
+            if approval is None:
+                return None
+            return ev.ToolApprovalDecidedEvent(approval, bool(r["approved"]), bool(r["always"]))
         if kind == "agent_handoff":
             self.agent = self._agent(r.get("to_agent"))
             return ev.AgentHandoffEvent(self._agent(r.get("from_agent")), self.agent)
@@ -259,4 +265,5 @@ class ReplaySession:
         from rtnb.session.approvals import ToolApprovalItem
 
         approval = ToolApprovalItem(r["call_id"], tool.name, args[2])
+        self._approvals[r["call_id"]] = approval
         return ev.ToolApprovalRequestedEvent(*args, r["call_id"], approval)  # type: ignore[arg-type]
