@@ -52,6 +52,23 @@ def header_html(
     return '<div class="rtnb-header">' + "".join(parts) + "</div>"
 
 
+def answerer_fields(session: Any) -> list[tuple[str, str]]:
+    """Who answers, as header fields: the embedded server's ``policy`` (deterministic, or the
+    chat model it asks) on the local backend, else the Realtime ``model``; none for a replay.
+
+    On the local backend the Realtime model name is only a label the server ignores.
+    """
+    if is_replay(session):
+        return []
+    policy = (getattr(session, "engines", None) or {}).get("policy")
+    if policy:
+        return [("policy", str(policy))]
+    if getattr(session, "backend", None) == "local":
+        return []  # a server started elsewhere: its policy is not known here
+    model = getattr(session, "model", None)
+    return [("model", str(model))] if model else []
+
+
 def is_replay(session: Any) -> bool:
     """True for a recorded session played back (it cannot hear or be typed to)."""
     return bool(getattr(session, "is_replay", False))
@@ -79,6 +96,7 @@ class Console(ipywidgets.VBox):
         self.replay = is_replay(session)
         self.error = ""
         self._used = getattr(session, "status", "disconnected") != "disconnected"
+        self._answerer: list[tuple[str, str]] = []
         self.status = ipywidgets.HTML()
         self.status.add_class("rtnb-header-box")
         self.connect_button = ipywidgets.Button(
@@ -147,7 +165,7 @@ class Console(ipywidgets.VBox):
                 name: self._on_change
                 for name in ("connection_change", "agent_start", "agent_end", "agent_handoff")
             }
-            | {"error": self._on_error},
+            | {"error": self._on_error, "transport_event": self._on_server_event},
         )
         self._render_status()
 
@@ -190,6 +208,12 @@ class Console(ipywidgets.VBox):
     def _on_change(self, _event: Any) -> None:
         self._refresh.trigger()
 
+    def _on_server_event(self, event: Any) -> None:
+        # ``update_agent`` emits no session event; the server's confirmation of its
+        # ``session.update`` is when the header learns of the new agent.
+        if event.event.get("type") == "session.updated":
+            self._refresh.trigger()
+
     def _on_error(self, event: Any) -> None:
         error = event.error
         if isinstance(error, dict):
@@ -218,9 +242,9 @@ class Console(ipywidgets.VBox):
         self.text.disabled = not connected
         fields = [("backend", getattr(self.session, "backend", None) or "-")]
         fields.append(("agent", agent_name(self.session) or "-"))
-        model = getattr(self.session, "model", None)
-        if model and not self.replay:
-            fields.append(("model", str(model)))
+        # Kept after a disconnect: the local server that answered is gone, not forgotten.
+        self._answerer = answerer_fields(self.session) or self._answerer
+        fields += self._answerer
         shown, label = self._status_label(status)
         self.status.value = header_html(shown, label, fields, self.error)
 

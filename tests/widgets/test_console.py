@@ -126,3 +126,44 @@ async def test_enter_in_the_message_box_sends(scripted) -> None:
     message = await transport.wait_for_sent("conversation.item.create")
     assert message["item"]["content"][0]["text"] == "Is it raining in Oslo?"
     await until(lambda: ui.text.value == "")
+
+
+def header_text(ui: Any) -> str:
+    return re.sub("<[^>]+>", "", ui.status.value)
+
+
+async def test_the_header_names_the_agent_after_update_agent_and_handoff(scripted) -> None:
+    session, transport = scripted
+    billing = RealtimeAgent(name="Billing")
+    triage = RealtimeAgent(name="Triage", handoffs=[billing])
+    session.update_agent(triage)
+    ui = console(session)
+    await session.connect()
+    await until(lambda: "agent: Triage" in header_text(ui))
+    # A handoff: the model calls the transfer tool.
+    call = wire.function_call_item("item_h", "call_h", "transfer_to_billing", "{}")
+    transport.push(wire.item_added(call))
+    transport.push(wire.response_created("resp_h"))
+    transport.push(wire.response_done("resp_h", output=[call]))
+    await until(lambda: "agent: Billing" in header_text(ui))
+    # update_agent: no session event; the server confirms its session.update.
+    session.update_agent(triage)
+    await transport.wait_for_sent("session.update", count=3)  # connect, handoff, update_agent
+    transport.push(wire.session_updated(None))
+    await until(lambda: "agent: Triage" in header_text(ui))
+
+
+async def test_the_header_names_the_local_policy_not_a_realtime_model() -> None:
+    session = RealtimeSession(RealtimeAgent(name="A"), server_options={"realtime_pacing": False})
+    ui = console(session)
+    try:
+        await session.connect()
+        await until(lambda: "backend: local" in header_text(ui))
+        header = header_text(ui)
+        assert "policy: deterministic" in header
+        assert "model:" not in header and "gpt-realtime" not in header
+        await session.close()
+        await until(lambda: 'data-status="disconnected"' in ui.status.value)
+        assert "policy: deterministic" in header_text(ui)  # still what answered
+    finally:
+        await session.close()
