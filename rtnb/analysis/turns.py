@@ -194,8 +194,9 @@ class _Splitter:
             if turn is not None:
                 turn.done = t
                 turn.statuses[response_id] = record.get("status") or "completed"
-        elif kind == "audio_interrupted":
-            interrupted = self.item_response.get(record.get("item_id", ""), self.last_response)
+        elif kind == "audio_interrupted" and record.get("item_id"):
+            # No item: nothing was playing (a cancelled response says so by its status).
+            interrupted = self.item_response.get(record["item_id"], self.last_response)
             turn = self.turn_of(interrupted)
             if turn is not None:
                 turn.interrupted.add(interrupted)

@@ -138,6 +138,8 @@ class Transcript(anywidget.AnyWidget):
         self._throttle.trigger()
 
     def _on_interrupted(self, event: Any) -> None:
+        if not event.item_id:
+            return  # nothing was playing: no answer was cut
         at = event.audio_end_ms
         self._mark(event.item_id, "interrupted" + (f" at {at / 1000:.1f} s" if at else ""))
 

@@ -167,3 +167,33 @@ async def test_the_header_names_the_local_policy_not_a_realtime_model() -> None:
         assert "policy: deterministic" in header_text(ui)  # still what answered
     finally:
         await session.close()
+
+
+async def test_interrupt_while_idle_changes_nothing(scripted) -> None:
+    from rtnb.analysis import latency_frame
+
+    session, transport = scripted
+    ui = console(session)
+    await session.connect()
+    transport.push(wire.item_added(wire.user_text_item("item_u", "Weather in Paris?")))
+    transport.push(wire.response_created("resp_1"))
+    transport.push(wire.audio_delta("resp_1", "item_a", wire.pcm_ms(300)))
+    transport.push(wire.item_added(wire.assistant_item("item_a", "It is sunny.")))
+    transport.push(wire.response_done("resp_1"))
+    await until(lambda: "It is sunny." in ui.transcript.text)
+    await until(lambda: list(latency_frame(session)["outcome"]) == ["answered"])
+    ui.transcript.flush()
+    before = (ui.transcript.text, ui.history.text, dict(ui.transcript.entries))
+    sent = Sent(ui.transcript)
+
+    interrupted: list[Any] = []
+    session.on("audio_interrupted", interrupted.append)  # after the views' handlers
+    from_thread(ui.interrupt_button.click)  # nothing plays: the answer was heard to its end
+    await until(lambda: bool(interrupted), timeout=10)  # the views had the event too
+    ui.transcript.flush()
+    ui.history.refresh()
+    assert interrupted[0].item_id is None
+    assert (ui.transcript.text, ui.history.text, dict(ui.transcript.entries)) == before
+    assert sent.messages == []
+    assert list(latency_frame(session)["outcome"]) == ["answered"]
+    assert transport.sent_of_type("conversation.item.truncate") == []

@@ -87,6 +87,21 @@ async def test_interruptions_are_marked_on_the_answer(scripted) -> None:
     assert line.endswith("[interrupted at 0.3 s]")  # clamped to the audio received
 
 
+async def test_an_interrupt_with_nothing_playing_adds_nothing(scripted) -> None:
+    session, transport = scripted
+    transcript = Transcript(session)
+    await session.connect()
+    await push_turns(transport, 1)
+    await until(lambda: "answer 0" in transcript.text)
+    before = transcript.text
+    seen: list[object] = []
+    session.on("audio_interrupted", seen.append)  # runs after the transcript's handler
+    session.interrupt()
+    await until(lambda: bool(seen))
+    transcript.flush()
+    assert transcript.text == before
+
+
 async def test_items_removed_from_the_history_stay_marked(scripted) -> None:
     session, transport = scripted
     transcript = Transcript(session)
