@@ -21,7 +21,7 @@ import traitlets
 
 from rtnb.analysis import observe
 from rtnb.analysis._session import subscribe
-from rtnb.analysis.records import guardrail_names, name_of
+from rtnb.analysis.records import guardrail_names, item_from_dict, name_of
 
 from ._bridge import LoopBridge, Throttle
 
@@ -175,24 +175,31 @@ class Transcript(anywidget.AnyWidget):
         self._sent_order = list(self.order)
         self._post(changed, order)
 
+    def _entry(self, item: Any) -> Entry:
+        entry = item_entry(item, self.observer.item_agent.get(item.item_id, self.observer.agent))
+        if entry["kind"] == "tool":
+            call = self._tools.get(getattr(item, "call_id", ""), {})
+            entry["ms"] = call.get("ms")
+        marks = self._marks.get(item.item_id)
+        if marks:
+            entry["marks"] = list(marks)
+        return entry
+
     def _rebuild(self) -> None:
-        agents = self.observer.item_agent
-        default = self.observer.agent
         keys: list[str] = []
         for item in self._history:
-            entry = item_entry(item, agents.get(item.item_id, default))
-            if entry["kind"] == "tool":
-                call = self._tools.get(getattr(item, "call_id", ""), {})
-                entry["ms"] = call.get("ms")
-            marks = self._marks.get(item.item_id)
-            if marks:
-                entry["marks"] = list(marks)
+            entry = self._entry(item)
             self.entries[entry["key"]] = entry
             keys.append(entry["key"])
         current = set(keys)
         for key in self.order:
             entry = self.entries[key]
             if key not in current and entry["kind"] != "note" and not entry.get("removed"):
+                # The item as it last was: words may have arrived since the last render (the
+                # observer, subscribed first, saw every version).
+                last = self.observer.items.get(key)
+                if last is not None:
+                    entry = self._entry(item_from_dict(last))
                 self.entries[key] = entry | {"removed": True}
         self.order = _merge(self.order, keys)
 
