@@ -164,6 +164,10 @@ async def test_replayed_text_equals_live_text(scripted, tmp_path: Path) -> None:
     path = tmp_path / "live.jsonl"
     recorder = record(session, path, audio=False)
     live = Transcript(session, interval=0.0)
+
+    def live_items() -> list:  # the history as recorded so far
+        return recorder.observer.history()
+
     await session.connect()
     transport.push(wire.item_added(wire.user_text_item("item_u", "I like tea.")))
     transport.push(wire.response_created("resp_1"))
@@ -172,7 +176,7 @@ async def test_replayed_text_equals_live_text(scripted, tmp_path: Path) -> None:
     for words in ("You said:", " I", " like", " tea."):
         said += words
         transport.push(wire.transcript_delta("resp_1", "item_a", words))
-        await until(lambda: said in [getattr(i, "text", "") for i in recorder.observer.history()])
+        await until(lambda text=said: text in [getattr(i, "text", "") for i in live_items()])
     transport.push(wire.response_done("resp_1"))
     await until(lambda: "You said: I like tea." in live.text)
     transport.push(wire.item_deleted("item_a"))  # the notebook's history edit
