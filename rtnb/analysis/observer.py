@@ -32,6 +32,7 @@ OBSERVED_EVENTS = (
     "transport_event",
     "tool_approval_requested",
     "tool_approval_decided",
+    "mcp_tool_call_completed",
     "guardrail_tripped",
     "agent_handoff",
 )

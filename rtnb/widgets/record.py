@@ -232,6 +232,12 @@ class ReplaySession:
             return ev.AgentEndEvent(self.agent, r["response_id"], r.get("status"))
         if kind in ("agent_tool_start", "agent_tool_end", "tool_approval_requested"):
             return self._tool_event(r)
+        if kind == "mcp_tool_call_completed":
+            from rtnb.session.mcp import McpToolCall
+
+            fields = ("item_id", "server_label", "arguments", "output", "error")
+            call = McpToolCall(name=r.get("tool") or "", **{f: r.get(f) for f in fields})
+            return ev.McpToolCallCompletedEvent(self._agent(r.get("agent")), call)
         if kind == "tool_approval_decided":
             approval = self._approvals.get(r["call_id"])
             if approval is None:

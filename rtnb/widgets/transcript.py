@@ -50,6 +50,23 @@ def item_entry(item: Any, agent: str | None = None) -> Entry:
     }
 
 
+def mcp_entry(call: Any) -> Entry:
+    """The transcript entry of a finished hosted MCP call (a tool row named ``server.tool``)."""
+    error = call.error or None
+    output = call.output
+    if output is None and error is not None:
+        output = f"error: {error.get('message') or error.get('type') or error}"
+    return {
+        "key": call.item_id,
+        "kind": "tool",
+        "name": f"{call.server_label}.{call.name}" if call.server_label else call.name,
+        "arguments": call.arguments or "",
+        "output": output if output is not None else "",
+        "status": "failed" if error is not None else "completed",
+        "mcp": True,
+    }
+
+
 def entry_text(entry: Entry) -> str:
     """One line of plain text for an entry (what :attr:`Transcript.text` shows)."""
     if entry["kind"] == "tool":
@@ -108,6 +125,7 @@ class Transcript(anywidget.AnyWidget):
                 "audio_interrupted": self._on_interrupted,
                 "guardrail_tripped": self._on_guardrail,
                 "agent_handoff": self._on_handoff,
+                "mcp_tool_call_completed": self._on_mcp_call,
             },
         )
         self._history = tuple(getattr(session, "history", ()) or ())
@@ -150,6 +168,15 @@ class Transcript(anywidget.AnyWidget):
     def _on_handoff(self, event: Any) -> None:
         source, target = name_of(event.from_agent), name_of(event.to_agent)
         self._note(f"handoff: {source} → {target}")
+
+    def _on_mcp_call(self, event: Any) -> None:
+        # Hosted MCP calls are no history items (the server ran them): shown where they ended.
+        entry = mcp_entry(event.call)
+        self._rebuild()  # the items before it first (a rare event: the cost is fine)
+        if entry["key"] not in self.entries:
+            self.order.append(entry["key"])
+        self.entries[entry["key"]] = entry
+        self._throttle.trigger()
 
     def _mark(self, item_id: str | None, mark: str) -> None:
         if item_id:
@@ -194,13 +221,14 @@ class Transcript(anywidget.AnyWidget):
         current = set(keys)
         for key in self.order:
             entry = self.entries[key]
-            if key not in current and entry["kind"] != "note" and not entry.get("removed"):
-                # The item as it last was: words may have arrived since the last render (the
-                # observer, subscribed first, saw every version).
-                last = self.observer.items.get(key)
-                if last is not None:
-                    entry = self._entry(item_from_dict(last))
-                self.entries[key] = entry | {"removed": True}
+            if key in current or entry["kind"] == "note" or entry.get("mcp", entry.get("removed")):
+                continue
+            # The item as it last was: words may have arrived since the last render (the
+            # observer, subscribed first, saw every version).
+            last = self.observer.items.get(key)
+            if last is not None:
+                entry = self._entry(item_from_dict(last))
+            self.entries[key] = entry | {"removed": True}
         self.order = _merge(self.order, keys)
 
     def _post(self, entries: list[Entry], order: list[str] | None) -> None:

@@ -183,3 +183,44 @@ async def test_an_edited_history_reads_in_the_order_it_happened(scripted) -> Non
         "answer 1",
         "question one, rewritten",
     ]
+
+
+async def test_hosted_mcp_calls_are_tool_rows_live_and_replayed(tmp_path) -> None:
+    from rtnb import RealtimeAgent, RealtimeSession
+    from rtnb.testing import ScriptedTransport
+    from rtnb.widgets.record import ReplaySession, load, record
+    from tests.session.test_mcp import mcp_call_item, push_mcp_calls, weather_server
+
+    transport = ScriptedTransport()
+    agent = RealtimeAgent(name="Forecaster", tools=[weather_server()])
+    session = RealtimeSession(agent, transport=transport)
+    recorder = record(session, tmp_path / "mcp.jsonl", audio=False)
+    transcript = Transcript(session, interval=0.0)
+    await session.connect()
+    transport.push(wire.item_added(wire.user_text_item("u1", "Forecast for Oslo?")))
+    error = {"type": "tool_execution_error", "message": "the city is unknown"}
+    push_mcp_calls(
+        transport,
+        "r1",
+        mcp_call_item("m1", "Tomorrow in Oslo: rain."),
+        mcp_call_item("m2", None, error),
+    )
+    transport.push(wire.item_added(wire.assistant_item("a1", "Rain in Oslo.", "completed"), "u1"))
+    await until(lambda: "Rain in Oslo." in transcript.text and "m2" in transcript.entries)
+    transcript.flush()
+    await session.close()
+    recorder.close()
+    assert transcript.text.splitlines() == [
+        "user: Forecast for Oslo?",
+        'tool weather.get_forecast({"city": "Oslo"}) → Tomorrow in Oslo: rain.',
+        'tool weather.get_forecast({"city": "Oslo"}) → error: the city is unknown',
+        "Forecaster: Rain in Oslo.",
+    ]
+    assert transcript.entries["m2"]["status"] == "failed"
+
+    replay = ReplaySession(load(tmp_path / "mcp.jsonl"), speed=None)
+    replayed = Transcript(replay, interval=0.0)
+    await replay.play()
+    replayed.flush()
+    await replay.close()
+    assert replayed.text == transcript.text
