@@ -29,7 +29,7 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
-from rtnb.lab_copy import MANIFEST, sync_working_copy
+from rtnb.lab_copy import MANIFEST, sync_working_copy, trust_tutorials
 from rtnb.lab_process import run_until_stopped
 from rtnb.lab_settings import write_app_settings
 from rtnb.transport.base import is_loopback_host
@@ -73,6 +73,7 @@ def notebooks_dir(
     target = here if (here / MANIFEST).is_file() else here / COPY_DIR
     for note in sync_working_copy(source, target):
         print(f"rtnb lab: {note}", flush=True)
+    trust_tutorials(target)  # else JupyterLab logs "not trusted" for each one it opens
     return target
 
 
