@@ -1,9 +1,10 @@
 """The console: one compact panel to talk to a session from a notebook.
 
-A header (status light, backend, agent, model, Connect/Disconnect), a fixed-height transcript
-that follows the newest turn (the history table in a second tab), tool approvals, the microphone
-and the player, and the text box with Send and Interrupt. A replay (:class:`ReplaySession`) gets
-Play/Stop, no microphone and no text box, and ends in a *replay finished* state.
+A header (status light, backend, agent, policy or model, one Connect/Disconnect toggle), a
+fixed-height transcript that follows the newest turn (the history table in a second tab), tool
+approvals, the microphone and the player, and the text box (Enter sends), Send and Interrupt.
+A replay (:class:`ReplaySession`) gets Play/Stop, no microphone and no text box, and ends in a
+*replay finished* state.
 
 Everything that touches the session runs on its event loop; button clicks (which may arrive on a
 kernel subshell thread) only hand over.
@@ -238,6 +239,10 @@ class Console(ipywidgets.VBox):
         self._used = self._used or status != "disconnected"
         self.connect_button.disabled = self._used  # a session connects once
         self.disconnect_button.disabled = not connected
+        # One toggle: Connect (Play) until the session is up, Disconnect (Stop) while it is.
+        live = status in ("connecting", "connected")
+        self.connect_button.layout.display = "none" if live else None
+        self.disconnect_button.layout.display = None if live else "none"
         self.send_button.disabled = self.interrupt_button.disabled = not connected
         self.text.disabled = not connected
         fields = [("backend", getattr(self.session, "backend", None) or "-")]

@@ -197,3 +197,19 @@ async def test_interrupt_while_idle_changes_nothing(scripted) -> None:
     assert sent.messages == []
     assert list(latency_frame(session)["outcome"]) == ["answered"]
     assert transport.sent_of_type("conversation.item.truncate") == []
+
+
+async def test_connect_and_disconnect_are_one_toggle(scripted) -> None:
+    session, _ = scripted
+    ui = console(session)
+
+    def shown() -> list[str]:
+        buttons = (ui.connect_button, ui.disconnect_button)
+        return [b.description for b in buttons if b.layout.display != "none"]
+
+    assert shown() == ["Connect"]
+    await session.connect()
+    await until(lambda: shown() == ["Disconnect"])
+    await session.close()
+    await until(lambda: shown() == ["Connect"])
+    assert ui.connect_button.disabled  # a session connects once
