@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+from rtnb import RealtimeAgent
 from rtnb.analysis.frames import HISTORY_COLUMNS
 from rtnb.widgets import HistoryTable, Transcript
 from rtnb.widgets.history import READABLE_COLUMNS, cell, table_rows
@@ -150,12 +151,26 @@ async def test_the_history_table_sends_changed_rows_and_readable_columns(scripte
     await until(lambda: len(table.frame) == 6)
     table.refresh()
     header, *lines = table.text.splitlines()
-    assert header.split("\t") == READABLE_COLUMNS
+    # One agent: no agent column (it would be empty but for the first row).
+    assert header.split("\t") == [c for c in READABLE_COLUMNS if c != "agent"]
     assert "u0" not in table.text and "nan" not in table.text.lower()
-    assert [line.split("\t")[1] for line in lines] == ["Weather assistant", *[""] * 5]
+    assert "Weather assistant" not in table.text
+    assert sent.messages[-1][0]["readable"] == header.split("\t")
+    # A second agent answers: the column comes, the agent named where it changes.
+    session.update_agent(RealtimeAgent(name="Billing"))
+    transport.push(wire.item_added(wire.user_text_item("u9", "my invoice?")))
+    transport.push(wire.response_created("r9"))  # agent_start: the observer learns the agent
+    transport.push(wire.item_added(wire.assistant_item("a9", "Paid.", "completed")))
+    await until(lambda: len(table.frame) == 8)
+    table.refresh()
+    header, *lines = table.text.splitlines()
+    assert header.split("\t") == READABLE_COLUMNS
+    agents = [line.split("\t")[1] for line in lines]
+    assert agents == ["Weather assistant", *[""] * 6, "Billing"]
+    assert sent.messages[-1][0]["readable"] == READABLE_COLUMNS
     before = len(sent.messages)
     transport.push(wire.item_added(wire.user_text_item("u3", "one more")))
-    await until(lambda: len(table.frame) == 7)
+    await until(lambda: len(table.frame) == 9)
     table.refresh()
     assert entries_sent(sent)[before:] == [["u3"]]
     table.show_all = True
