@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import uuid
 from typing import Any
 
 import ipywidgets
@@ -24,6 +25,7 @@ from rtnb.analysis._session import agent_name, subscribe
 from ._bridge import LoopBridge, Throttle
 from .mic import Mic
 from .player import Player
+from .snapshot import snapshot_html
 from .transcript import Transcript
 
 TRANSCRIPT_HEIGHT = "300px"
@@ -98,6 +100,9 @@ class Console(ipywidgets.VBox):
         self.error = ""
         self._used = getattr(session, "status", "disconnected") != "disconnected"
         self._answerer: list[tuple[str, str]] = []
+        self.header_line = ""
+        self._display_id = uuid.uuid4().hex
+        self._displayed = self._snapped = False
         self.status = ipywidgets.HTML()
         self.status.add_class("rtnb-header-box")
         self.connect_button = ipywidgets.Button(
@@ -252,6 +257,37 @@ class Console(ipywidgets.VBox):
         fields += self._answerer
         shown, label = self._status_label(status)
         self.status.value = header_html(shown, label, fields, self.error)
+        words = [label, *(f"{name}: {value}" for name, value in fields)]
+        self.header_line = " · ".join([*words, self.error] if self.error else words)
+        if self._displayed and status == "disconnected" and self._used and not self._snapped:
+            self._snapped = True  # the session is over: the saved output keeps how it ended
+            self._update_snapshot()
+
+    # The notebook output: the widget, and a static snapshot for where widgets cannot run.
+    def snapshot(self) -> str:
+        """The console as static HTML (header and conversation): see :mod:`.snapshot`."""
+        self.transcript.flush()
+        entries = (self.transcript.entries[key] for key in self.transcript.order)
+        return snapshot_html(
+            self.header_line, entries, title="rtnb console (a snapshot: run the notebook to talk)"
+        )
+
+    def _mimebundle(self) -> dict[str, Any]:
+        data = dict(super()._repr_mimebundle_() or {})
+        data["text/plain"] = f"rtnb console: {self.header_line}"
+        data["text/html"] = self.snapshot()
+        return data
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        self._displayed = True
+        display(self._mimebundle(), raw=True, display_id=self._display_id)
+
+    def _update_snapshot(self) -> None:
+        from IPython.display import update_display
+
+        update_display(self._mimebundle(), raw=True, display_id=self._display_id)
 
 
 def console(session: Any, **options: Any) -> Console:

@@ -213,3 +213,40 @@ async def test_connect_and_disconnect_are_one_toggle(scripted) -> None:
     await session.close()
     await until(lambda: shown() == ["Connect"])
     assert ui.connect_button.disabled  # a session connects once
+
+
+async def test_the_output_carries_a_snapshot_kept_up_to_date_at_the_end(
+    scripted, monkeypatch
+) -> None:
+    import IPython.display
+
+    shown: list[tuple[str, dict[str, Any], str]] = []
+
+    def publish(kind: str):
+        return lambda data, raw, display_id: shown.append((kind, data, display_id))
+
+    monkeypatch.setattr(IPython.display, "display", publish("display"))
+    monkeypatch.setattr(IPython.display, "update_display", publish("update"))
+    session, transport = scripted
+    ui = console(session)
+    ui._ipython_display_()  # what a cell ending with `ui` (or display(ui)) calls
+    await session.connect()
+    transport.push(wire.item_added(wire.user_text_item("item_u", "Weather <in> Paris?")))
+    transport.push(wire.item_added(wire.assistant_item("item_a", "It is sunny.", "completed")))
+    await until(lambda: "It is sunny." in ui.transcript.text)
+    await session.close()
+    await until(lambda: len(shown) == 2)
+
+    (first, data, display_id), (update, final, same_id) = shown
+    assert (first, update) == ("display", "update") and display_id == same_id
+    for bundle in (data, final):  # the widget, and the snapshot where widgets cannot run
+        view = bundle["application/vnd.jupyter.widget-view+json"]
+        assert view["model_id"] == ui.model_id
+    assert "No conversation yet" in data["text/html"]
+    snapshot = final["text/html"]
+    assert "It is sunny." in snapshot and "Weather &lt;in&gt; Paris?" in snapshot  # escaped
+    assert "disconnected" in snapshot and "agent: Weather assistant" in snapshot
+    assert "<script" not in snapshot and "class=" not in snapshot.replace(
+        'class="rtnb-snapshot"', ""
+    )
+    assert final["text/plain"].startswith("rtnb console: disconnected")
