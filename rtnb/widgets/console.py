@@ -23,6 +23,7 @@ from rtnb.analysis import observe
 from rtnb.analysis._session import agent_name, subscribe
 
 from ._bridge import LoopBridge, Throttle
+from .entry import EntryKeys
 from .mic import Mic
 from .player import Player
 from .snapshot import snapshot_html
@@ -142,7 +143,11 @@ class Console(ipywidgets.VBox):
             children.append(self.approvals)
         children.append(audio)
         if not self.replay:
-            entry = ipywidgets.HBox([self.text, self.send_button, self.interrupt_button])
+            self.entry_keys = EntryKeys(lambda text: self._bridge.call(self._send_text, text))
+            self.entry_keys.layout.display = "none"
+            entry = ipywidgets.HBox(
+                [self.text, self.send_button, self.interrupt_button, self.entry_keys]
+            )
             entry.add_class("rtnb-entry-row")
             children.append(entry)
         super().__init__(children)
@@ -160,8 +165,8 @@ class Console(ipywidgets.VBox):
             lambda _: self._bridge.spawn(self._disconnect, "rtnb-disconnect")
         )
         self.send_button.on_click(lambda _: self._bridge.call(self._send_text, self.text.value))
-        # Enter in the box: the page sends the Text widget a "submit" message (its on_submit is
-        # deprecated, so the message is taken here).
+        # Enter in the box: in the page, EntryKeys sends the words with it; without that view,
+        # the Text widget's own "submit" message (its on_submit is deprecated) is taken here.
         self.text.on_msg(self._on_text_message)
         self.interrupt_button.on_click(lambda _: self._bridge.spawn(self._interrupt, "rtnb-stop"))
         self._refresh = Throttle(self._render_status, 0.2, loop)

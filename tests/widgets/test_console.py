@@ -116,6 +116,22 @@ async def test_session_widget_is_the_console(scripted) -> None:
     assert ui.session is session
 
 
+async def test_the_page_sends_the_words_with_enter_or_send(scripted) -> None:
+    session, transport = scripted
+    ui = console(session)
+    await session.connect()
+    ui.text.value = "I have a question about invoi"  # the page's last value sync lagged behind
+    # What entry.js sends on Enter (or a Send click): the words as typed, with it.
+    from_thread(
+        ui.entry_keys._handle_custom_msg,
+        {"type": "send", "text": "I have a question about invoice 42"},
+        [],
+    )
+    message = await transport.wait_for_sent("conversation.item.create")
+    assert message["item"]["content"][0]["text"] == "I have a question about invoice 42"
+    await until(lambda: ui.text.value == "")
+
+
 async def test_enter_in_the_message_box_sends(scripted) -> None:
     session, transport = scripted
     ui = console(session)
