@@ -152,7 +152,8 @@ class Transcript(anywidget.AnyWidget):
     def _on_tool_end(self, event: Any) -> None:
         call = self._tools.setdefault(event.call_id, {"start": None, "ms": None})
         if call["start"] is not None:
-            call["ms"] = round((self._bridge.loop.time() - call["start"]) * 1000)
+            ms = (self._bridge.loop.time() - call["start"]) * 1000
+            call["ms"] = round(ms) if ms >= 10 else round(ms, 1)  # not "0 ms" for a fast tool
         self._throttle.trigger()
 
     def _on_interrupted(self, event: Any) -> None:
