@@ -26,9 +26,11 @@ from ._bridge import LoopBridge, Throttle
 from .entry import EntryKeys
 from .mic import Mic
 from .player import Player
-from .snapshot import snapshot_html
+from .snapshot import saved_output, snapshot_html
 from .transcript import Transcript
 
+SNAPSHOT_INTERVAL = 2.0
+"""Seconds between refreshes of the saved snapshot (after turns; at once when the session ends)."""
 TRANSCRIPT_HEIGHT = "300px"
 """Height of the transcript and history boxes: the console stays this compact however long
 the conversation."""
@@ -170,6 +172,7 @@ class Console(ipywidgets.VBox):
         self.text.on_msg(self._on_text_message)
         self.interrupt_button.on_click(lambda _: self._bridge.spawn(self._interrupt, "rtnb-stop"))
         self._refresh = Throttle(self._render_status, 0.2, loop)
+        self._snapshots = Throttle(self._update_snapshot, SNAPSHOT_INTERVAL, loop)
         subscribe(
             session,
             {
@@ -216,8 +219,10 @@ class Console(ipywidgets.VBox):
         if content.get("event") == "submit":
             self._bridge.call(self._send_text, self.text.value)
 
-    def _on_change(self, _event: Any) -> None:
+    def _on_change(self, event: Any) -> None:
         self._refresh.trigger()
+        if self._displayed and getattr(event, "type", "") == "agent_end":
+            self._snapshots.trigger()  # a turn ended: the saved snapshot follows
 
     def _on_server_event(self, event: Any) -> None:
         # ``update_agent`` emits no session event; the server's confirmation of its
@@ -266,9 +271,10 @@ class Console(ipywidgets.VBox):
         self.header_line = " · ".join([*words, self.error] if self.error else words)
         if self._displayed and status == "disconnected" and self._used and not self._snapped:
             self._snapped = True  # the session is over: the saved output keeps how it ended
+            self._snapshots.cancel()
             self._update_snapshot()
 
-    # The notebook output: the widget, and a static snapshot for where widgets cannot run.
+    # The notebook output: the widget, then a static snapshot for where widgets cannot run.
     def snapshot(self) -> str:
         """The console as static HTML (header and conversation): see :mod:`.snapshot`."""
         self.transcript.flush()
@@ -277,22 +283,23 @@ class Console(ipywidgets.VBox):
             self.header_line, entries, title="rtnb console (a snapshot: run the notebook to talk)"
         )
 
-    def _mimebundle(self) -> dict[str, Any]:
-        data = dict(super()._repr_mimebundle_() or {})
-        data["text/plain"] = f"rtnb console: {self.header_line}"
-        data["text/html"] = self.snapshot()
-        return data
+    def _snapshot_bundle(self) -> dict[str, Any]:
+        return {
+            "text/plain": f"rtnb console: {self.header_line}",
+            "text/html": saved_output(self.snapshot()),
+        }
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
+        display(super()._repr_mimebundle_(), raw=True)
+        display(self._snapshot_bundle(), raw=True, display_id=self._display_id)
         self._displayed = True
-        display(self._mimebundle(), raw=True, display_id=self._display_id)
 
     def _update_snapshot(self) -> None:
         from IPython.display import update_display
 
-        update_display(self._mimebundle(), raw=True, display_id=self._display_id)
+        update_display(self._snapshot_bundle(), raw=True, display_id=self._display_id)
 
 
 def console(session: Any, **options: Any) -> Console:

@@ -1,12 +1,12 @@
 """A static HTML picture of a console: what a saved notebook shows where the widget cannot run.
 
 A widget's output holds only the id of its model, which lives in the kernel: reopened without
-that kernel, JupyterLab prints "Error displaying widget: model not found". The console's output
-therefore also carries this snapshot as ``text/html`` (the header and the conversation, with
-inline styles only, so that it reads without the widgets' stylesheet and survives the notebook
-sanitizer). Viewers that cannot run widgets (GitHub, nbviewer, ``nbconvert``) and JupyterLab
-for a notebook it does not trust show it; a trusted notebook in JupyterLab prefers the widget
-view (see the README).
+that kernel, JupyterLab prints "Error displaying widget: model not found". A displayed console
+is therefore followed by a second output, this snapshot as ``text/html`` (the header and the
+conversation, with inline styles only, so that it reads without the widgets' stylesheet and
+survives the notebook sanitizer). While the widget runs, the widgets' stylesheet hides it
+(``.rtnb-saved``); reopened without the kernel (or in GitHub, nbviewer, ``nbconvert``), there is
+no such stylesheet and the snapshot shows under the widget's error.
 """
 
 from __future__ import annotations
@@ -70,3 +70,8 @@ def snapshot_html(header: str, entries: Iterable[Entry], *, title: str = "") -> 
         f'<div class="rtnb-snapshot" style="{_BOX}">'
         f'<div style="{_HEADER}">{html.escape(header)}{caption}</div>' + "".join(lines) + "</div>"
     )
+
+
+def saved_output(snapshot: str) -> str:
+    """``snapshot`` as the console's second output: hidden while the widgets' CSS is loaded."""
+    return f'<div class="rtnb-saved">{snapshot}</div>'

@@ -231,15 +231,15 @@ async def test_connect_and_disconnect_are_one_toggle(scripted) -> None:
     assert ui.connect_button.disabled  # a session connects once
 
 
-async def test_the_output_carries_a_snapshot_kept_up_to_date_at_the_end(
+async def test_a_displayed_console_leaves_a_snapshot_for_a_saved_notebook(
     scripted, monkeypatch
 ) -> None:
     import IPython.display
 
-    shown: list[tuple[str, dict[str, Any], str]] = []
+    shown: list[tuple[str, dict[str, Any], str | None]] = []
 
     def publish(kind: str):
-        return lambda data, raw, display_id: shown.append((kind, data, display_id))
+        return lambda data, raw, display_id=None: shown.append((kind, data, display_id))
 
     monkeypatch.setattr(IPython.display, "display", publish("display"))
     monkeypatch.setattr(IPython.display, "update_display", publish("update"))
@@ -251,18 +251,18 @@ async def test_the_output_carries_a_snapshot_kept_up_to_date_at_the_end(
     transport.push(wire.item_added(wire.assistant_item("item_a", "It is sunny.", "completed")))
     await until(lambda: "It is sunny." in ui.transcript.text)
     await session.close()
-    await until(lambda: len(shown) == 2)
+    await until(lambda: any(kind == "update" for kind, _, _ in shown))
 
-    (first, data, display_id), (update, final, same_id) = shown
-    assert (first, update) == ("display", "update") and display_id == same_id
-    for bundle in (data, final):  # the widget, and the snapshot where widgets cannot run
-        view = bundle["application/vnd.jupyter.widget-view+json"]
-        assert view["model_id"] == ui.model_id
-    assert "No conversation yet" in data["text/html"]
+    (widget, view, _), (first, saved, saved_id), *_, (last, final, same_id) = shown
+    assert (widget, first, last) == ("display", "display", "update")
+    # The widget's own output, then the snapshot's (which its updates replace).
+    assert view["application/vnd.jupyter.widget-view+json"]["model_id"] == ui.model_id
+    assert "text/html" not in view
+    assert saved_id == same_id and "application/vnd.jupyter.widget-view+json" not in final
+    assert "No conversation yet" in saved["text/html"]
     snapshot = final["text/html"]
+    assert snapshot.startswith('<div class="rtnb-saved">')  # hidden while the widgets run
     assert "It is sunny." in snapshot and "Weather &lt;in&gt; Paris?" in snapshot  # escaped
     assert "disconnected" in snapshot and "agent: Weather assistant" in snapshot
-    assert "<script" not in snapshot and "class=" not in snapshot.replace(
-        'class="rtnb-snapshot"', ""
-    )
+    assert "<script" not in snapshot and "<style" not in snapshot
     assert final["text/plain"].startswith("rtnb console: disconnected")
