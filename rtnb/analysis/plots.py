@@ -25,6 +25,11 @@ from .frames import guardrail_frame, latency_frame, tool_frame
 
 INK = "#808080"
 """Text, ticks and frame: mid-grey, readable on a white and on a near-black page."""
+# The tick labels: a shade either side of mid-grey. JupyterLab paints a transparent figure's
+# background (dark or white: a block in one theme or the other) when all its tick labels are
+# light or all are dark (matplotlib-inline's ``needs_background``); with both, it leaves the
+# figure transparent.
+X_INK, Y_INK = "#868686", "#7a7a7a"
 STYLE: dict[str, Any] = {
     "figure.facecolor": "none",
     "axes.facecolor": "none",
@@ -39,6 +44,8 @@ STYLE: dict[str, Any] = {
     "axes.edgecolor": INK,
     "xtick.color": INK,
     "ytick.color": INK,
+    "xtick.labelcolor": X_INK,
+    "ytick.labelcolor": Y_INK,
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.grid": True,
