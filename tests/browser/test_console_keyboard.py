@@ -19,6 +19,7 @@ from .lab import (
     launch_with_fake_mic,
     write_notebook,
 )
+from .pictures import save
 from .test_console_look import write_silence_wav
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
@@ -212,3 +213,104 @@ def test_the_console_answers_to_the_keyboard_and_tells_the_truth(tmp_path: Path)
     assert [turn["outcome"] for turn in idle["after"]["latency"]] == ["answered"]
     assert seen["shown"][0] == seen["shown"][1] and seen["marks"] == 0
     assert "Paris is sunny" in seen["shown"][1]
+
+
+SAVED_TALK = '''
+import asyncio
+from rtnb import RealtimeAgent, RealtimeSession, tool
+from rtnb.widgets import console
+
+@tool
+def get_weather(city: str) -> str:
+    """Return the weather for a city."""
+    return f"The weather in {city} is sunny."
+
+session = RealtimeSession(RealtimeAgent(name="Weather desk", tools=[get_weather]))
+ui = console(session)
+await session.connect()
+ui
+'''
+
+SAVED_END = """
+from rtnb import AssistantMessageItem
+
+answered = asyncio.Event()
+
+@session.on("agent_end")
+def on_end(event):
+    if event.status == "completed" and isinstance(session.history[-1], AssistantMessageItem):
+        answered.set()
+
+session.send_message("What is the weather in Oslo?")
+await asyncio.wait_for(answered.wait(), 120)
+await session.close()
+print("RTNB-CLOSED")
+"""
+
+SAVED = """() => {
+  const saved = document.querySelector(".rtnb-saved");
+  return saved && {
+    shown: saved.offsetParent !== null,
+    text: saved.innerText,
+    widget: [...document.querySelectorAll(".jp-OutputArea-output")]
+      .map((node) => node.innerText).find((text) => text.includes("Error displaying widget")),
+  };
+}"""
+
+
+def test_a_saved_console_reopened_without_its_kernel_shows_its_snapshot(tmp_path: Path) -> None:
+    import urllib.request
+
+    from playwright.sync_api import sync_playwright
+
+    wav = tmp_path / "silence.wav"
+    write_silence_wav(wav, 2)
+    logs: list[str] = []
+    with jupyter_lab(tmp_path / "lab") as lab, sync_playwright() as pw:
+        write_notebook(lab.root / "saved.ipynb", SAVED_TALK, SAVED_END)
+        browser, page = launch_with_fake_mic(pw, wav, logs)
+        try:
+            page.goto(lab.page_url("saved.ipynb"))
+            page.wait_for_function(KERNEL_IDLE, timeout=120_000)
+            page.evaluate(RUN_CELL, 0)
+            page.wait_for_selector('.rtnb-status[data-status="connected"]', timeout=120_000)
+            run_and_wait(page, 1, "RTNB-CLOSED")
+            page.wait_for_selector('.rtnb-status[data-status="disconnected"]', timeout=60_000)
+            live = page.evaluate(SAVED)  # while the widgets run, the snapshot is hidden
+            page.evaluate("async () => window.jupyterapp.commands.execute('docmanager:save')")
+            page.wait_for_function(
+                "() => !window.jupyterapp.shell.currentWidget.context.model.dirty",
+                timeout=60_000,
+            )
+            page.close()
+            # The kernel goes: its widget models with it.
+            headers = {"Authorization": f"token {lab.token}"}
+            base = lab.url.removesuffix("/lab")
+            request = urllib.request.Request(f"{base}/api/kernels", headers=headers)
+            with urllib.request.urlopen(request, timeout=30) as response:
+                kernels = json.load(response)
+            for kernel in kernels:
+                request = urllib.request.Request(
+                    f"{base}/api/kernels/{kernel['id']}", method="DELETE", headers=headers
+                )
+                urllib.request.urlopen(request, timeout=30).close()
+            page = browser.new_page()
+            page.on("console", lambda m: logs.append(f"console.{m.type}: {m.text}"))
+            page.goto(lab.page_url("saved.ipynb"))
+            page.wait_for_function(f"() => ({SAVED})()?.widget", timeout=120_000)
+            reopened = page.evaluate(SAVED)
+            save(page.locator(".jp-Cell").first.locator(".jp-OutputArea"), tmp_path, "saved.png")
+        except Exception:
+            page.screenshot(path=str(tmp_path / "saved-failure.png"), full_page=True)
+            print("\n".join(logs[-60:]))
+            print("".join(lab.log[-60:]))
+            raise
+        finally:
+            browser.close()
+    print(json.dumps({"live": live, "reopened": reopened}, indent=1))
+
+    assert live is not None and not live["shown"]
+    assert reopened["shown"] and "model not found" in reopened["widget"]
+    assert "user\nWhat is the weather in Oslo?" in reopened["text"]
+    assert "Weather desk\nThe weather in Oslo is sunny." in reopened["text"]  # the answer
+    assert "disconnected" in reopened["text"] and "policy: deterministic" in reopened["text"]
