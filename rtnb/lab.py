@@ -73,7 +73,6 @@ def notebooks_dir(
     target = here if (here / MANIFEST).is_file() else here / COPY_DIR
     for note in sync_working_copy(source, target):
         print(f"rtnb lab: {note}", flush=True)
-    trust_tutorials(target)  # else JupyterLab logs "not trusted" for each one it opens
     return target
 
 
@@ -142,6 +141,8 @@ def run_lab(
         return 1
     check_host(host, allow_remote=allow_remote)  # before anything is copied
     folder = notebooks_dir(directory)
+    if directory is None:
+        trust_tutorials(folder)  # else JupyterLab logs "not trusted" for each one it opens
     backend = (
         "the OpenAI Realtime API (OPENAI_API_KEY is set)"
         if os.environ.get("OPENAI_API_KEY")

@@ -81,8 +81,12 @@ def trust_tutorials(target: Path, notary: Any = None) -> list[str]:
         path = target / name
         if not path.is_file() or fingerprint(path) != fingerprinted:
             continue  # gone, or edited by the user: theirs to trust
-        notebook = nbformat.read(path, as_version=nbformat.NO_CONVERT)
-        if not notary.check_signature(notebook):
+        try:
+            notebook = nbformat.read(path, as_version=nbformat.NO_CONVERT)
+            if notebook.get("nbformat", 0) < 4 or notary.check_signature(notebook):
+                continue
             notary.sign(notebook)
-            signed.append(name)
+        except (OSError, ValueError, KeyError, AttributeError, TypeError):
+            continue  # not a notebook Jupyter can sign: JupyterLab will say so itself
+        signed.append(name)
     return signed

@@ -409,3 +409,16 @@ def test_the_tutorial_copies_are_trusted_the_edited_ones_left_alone(tmp_path: Pa
     names = {p.name for p in (ROOT / "notebooks").glob("*.ipynb")} - {edited.name}
     assert set(signed) == trusted() == names
     assert trust_tutorials(copy, notary) == []  # signed once
+
+
+def test_trusting_skips_what_is_not_a_notebook(tmp_path: Path) -> None:
+    from nbformat.sign import MemorySignatureStore, NotebookNotary
+
+    from rtnb.lab_copy import trust_tutorials
+
+    source, copy = tmp_path / "notebooks", tmp_path / "work"
+    source.mkdir()
+    (source / "01_quickstart.ipynb").write_text("{}", encoding="utf-8")  # as a test wheel has
+    sync_working_copy(source, copy)
+    notary = NotebookNotary(store_factory=MemorySignatureStore, secret=b"test secret")
+    assert trust_tutorials(copy, notary) == []
