@@ -54,15 +54,10 @@ def _llm_options(args: argparse.Namespace) -> dict[str, str] | None:
 
 
 DESCRIPTION = """\
-Realtime voice agents in Jupyter.
-
-  rtnb lab     JupyterLab on a working copy of the tutorial notebooks
-  rtnb demo    a spoken question to a tool-using agent, answered aloud (offline)
-  rtnb serve   the embedded local realtime server, for your own clients
-  rtnb eval    evaluate an agent over a suite of spoken scenarios
-
-Run "rtnb COMMAND --help" for a command's options."""
-"""The top-level help text (plain text: argparse prints it as it is)."""
+Realtime voice agents in Jupyter. The commands are listed below (each with its
+one-line help); run "rtnb COMMAND --help" for a command's options."""
+"""The top-level help text (plain text: argparse prints it as it is). The commands themselves
+are listed once, by argparse, from each subparser's ``help``."""
 
 LAB_DESCRIPTION = f"""\
 Start JupyterLab on the tutorial notebooks, opened at the quickstart.
