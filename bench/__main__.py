@@ -28,6 +28,7 @@ BENCHMARKS = (
     "live",
     "llm",
     "speech",
+    "eval",
 )
 
 

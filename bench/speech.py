@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from bench.common import Row, check, median
+from rtnb.eval.wer import align_words, repeats_a_phrase
 
 BENCH = "9 speech"
 PROMPT = "You are a helpful assistant. Answer briefly."
@@ -104,58 +105,6 @@ class SpeechSet:
 
 TUNING = SpeechSet("tuning", TUNING_SENTENCES, TUNING_VOICES, "en-us+m3")
 HELD_OUT = SpeechSet("held-out", HELD_OUT_SENTENCES, HELD_OUT_VOICES, "en-us+m1")
-
-
-@dataclass(frozen=True)
-class Alignment:
-    """A transcript aligned to what was said, in canonical words."""
-
-    substitutions: int
-    deletions: int
-    insertions: int
-    reference_words: int
-
-    @property
-    def errors(self) -> int:
-        return self.substitutions + self.deletions + self.insertions
-
-
-def align_words(reference: str, hypothesis: str) -> Alignment:
-    """Levenshtein alignment of the canonical words, counting each kind of error."""
-    from rtnb.local.policy.numbers import canonical_words
-
-    ref, hyp = canonical_words(reference), canonical_words(hypothesis)
-    # cost[i][j] = (errors, substitutions, deletions, insertions) for ref[:i] against hyp[:j]
-    cost = [[(j, 0, 0, j) for j in range(len(hyp) + 1)]]
-    for i, r in enumerate(ref, 1):
-        row = [(i, 0, i, 0)]
-        for j, h in enumerate(hyp, 1):
-            e, s, d, n = cost[i - 1][j - 1]
-            options = [(e + (r != h), s + (r != h), d, n)]
-            e, s, d, n = cost[i - 1][j]
-            options.append((e + 1, s, d + 1, n))
-            e, s, d, n = row[j - 1]
-            options.append((e + 1, s, d, n + 1))
-            row.append(min(options))
-        cost.append(row)
-    _, s, d, n = cost[-1][-1]
-    return Alignment(s, d, n, len(ref))
-
-
-def repeats_a_phrase(reference: str, hypothesis: str, length: int = 3) -> bool:
-    """Whether ``hypothesis`` says some phrase of ``length`` words more often than ``reference``."""
-    from rtnb.local.policy.numbers import canonical_words
-
-    def counts(text: str) -> dict[tuple[str, ...], int]:
-        words = canonical_words(text)
-        found: dict[tuple[str, ...], int] = {}
-        for i in range(len(words) - length + 1):
-            phrase = tuple(words[i : i + length])
-            found[phrase] = found.get(phrase, 0) + 1
-        return found
-
-    said = counts(reference)
-    return any(n > 1 and n > said.get(phrase, 0) for phrase, n in counts(hypothesis).items())
 
 
 def _with_noise(pcm: bytes, snr_db: float, seed: int) -> bytes:

@@ -1,4 +1,4 @@
-"""The ``rtnb`` command: ``serve``, ``demo`` and ``lab`` (see :data:`DESCRIPTION`)."""
+"""The ``rtnb`` command: ``serve``, ``demo``, ``lab`` and ``eval`` (see :data:`DESCRIPTION`)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from rtnb.lab.app import COPY_DIR
 from rtnb.local.server import start_local_server
@@ -53,14 +54,10 @@ def _llm_options(args: argparse.Namespace) -> dict[str, str] | None:
 
 
 DESCRIPTION = """\
-Realtime voice agents in Jupyter.
-
-  rtnb lab     JupyterLab on a working copy of the tutorial notebooks
-  rtnb demo    a spoken question to a tool-using agent, answered aloud (offline)
-  rtnb serve   the embedded local realtime server, for your own clients
-
-Run "rtnb COMMAND --help" for a command's options."""
-"""The top-level help text (plain text: argparse prints it as it is)."""
+Realtime voice agents in Jupyter. The commands are listed below (each with its
+one-line help); run "rtnb COMMAND --help" for a command's options."""
+"""The top-level help text (plain text: argparse prints it as it is). The commands themselves
+are listed once, by argparse, from each subparser's ``help``."""
 
 LAB_DESCRIPTION = f"""\
 Start JupyterLab on the tutorial notebooks, opened at the quickstart.
@@ -196,8 +193,70 @@ def _parser() -> argparse.ArgumentParser:
     lab.add_argument(
         "--allow-remote", action="store_true", help="allow binding a non-loopback address"
     )
+    _add_eval_parser(commands)
     parser.add_argument("-v", "--verbose", action="store_true", help="log protocol details")
     return parser
+
+
+EVAL_DESCRIPTION = """\
+Run every scenario of a YAML suite for every variant and repeat, each in a
+fresh session (the embedded server without OPENAI_API_KEY, or with
+--backend local), print pass rates per scenario with 95 % intervals and the
+failures, and exit 1 if a run failed, timed out or raised. Ctrl-C stops the
+suite and keeps (and writes) the runs that finished."""
+
+
+def _add_eval_parser(commands: Any) -> None:
+    """Add the ``eval`` subcommand to the ``rtnb`` parser's subparsers."""
+    parser = commands.add_parser(
+        "eval",
+        help="evaluate an agent over a suite of spoken scenarios",
+        description=EVAL_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("suite", help="the suite's YAML file")
+    parser.add_argument(
+        "--agent", default=None, help="module:attribute of the agent (default: the suite's)"
+    )
+    parser.add_argument(
+        "--backend",
+        choices=("local", "openai"),
+        default=None,
+        help="the embedded server or the OpenAI Realtime API (default: openai when "
+        "OPENAI_API_KEY is set, else local)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=2,
+        metavar="N",
+        help="runs at once (Ray: actors) (default: 2)",
+    )
+    parser.add_argument(
+        "--executor",
+        choices=("local", "ray"),
+        default="local",
+        help="run in this process or on Ray actors (default: local)",
+    )
+    parser.add_argument(
+        "--address",
+        default=None,
+        metavar="ADDR",
+        help="the Ray cluster to join (default: start a local Ray)",
+    )
+    parser.add_argument(
+        "--out",
+        default=None,
+        metavar="FILE",
+        help="write the run frame to FILE.csv, .parquet or .jsonl (default: not written)",
+    )
+    parser.add_argument(
+        "--record",
+        default=None,
+        metavar="DIR",
+        help="keep each run's recording (JSONL, audio) in DIR (default: a temporary folder)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -207,6 +266,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             asyncio.run(_serve(args))
+        elif args.command == "eval":
+            from rtnb.eval.cli import eval_command
+
+            return eval_command(args)
         elif args.command == "lab":
             from rtnb.lab.app import run_lab
 

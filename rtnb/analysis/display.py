@@ -8,17 +8,26 @@ display (``_repr_html_``), ``repr``, ``to_string`` and ``to_html`` leave such ce
 selections, ``head``, ``copy`` and the like stay :class:`BlankFrame`, and its columns are
 :class:`BlankSeries`, shown the same way. :func:`html_table`
 renders any frame the same way for a widget (for example an ``ipywidgets.HTML``).
+
+The notebook display and ``repr`` of a :class:`BlankFrame` also format for reading
+(:func:`display_text`), without touching the data: milliseconds (``*_ms``) as whole numbers
+(one decimal below 10), seconds (``t``) with one decimal, other whole floats without ``.0``,
+dicts and lists as JSON, long ids shortened to their prefix and last characters, and text
+columns left-aligned in HTML.
 """
 
 from __future__ import annotations
 
+import itertools
+import json
+import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from pandas.api.types import is_float_dtype
+from pandas.api.types import is_bool_dtype, is_float_dtype, is_numeric_dtype
 
 BLANK = ""
 """What a missing value shows as."""
@@ -43,6 +52,82 @@ def _blank_series(series: pd.Series) -> pd.Series:
     if is_float_dtype(shown.dtype) or not shown.isna().any():
         return shown
     return shown.astype(object).where(shown.notna(), np.nan)
+
+
+ID_KEEP = 6
+"""How many last characters of a long id the display keeps (after its ``item_``-like prefix)."""
+_tables = itertools.count()
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # lists, dicts, arrays
+        return False
+
+
+def _ms(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 10 or value == 0 else f"{value:.1f}"
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def _short_id(value: str) -> str:
+    prefix = value[: value.index("_") + 1] if "_" in value[:12] else ""
+    if len(value) <= len(prefix) + ID_KEEP + 2:
+        return value
+    return f"{prefix}…{value[-ID_KEEP:]}"
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, (dict, list, tuple)):
+        try:
+            return json.dumps(value, ensure_ascii=False)
+        except (TypeError, ValueError):
+            return str(value)
+    return str(value)
+
+
+def display_formatter(name: Any, series: pd.Series) -> Callable[[Any], str]:
+    """How a column's values read in the display (see the module docstring); missing: blank."""
+    label = str(name)
+    if label.endswith("_ms") and is_float_dtype(series.dtype):
+        shown: Callable[[Any], str] = _ms
+    elif label in ("t", "time") and is_float_dtype(series.dtype):
+        shown = "{:.1f}".format
+    elif is_float_dtype(series.dtype):
+        shown = _number
+    elif label == "id" or label.endswith("_id"):
+        shown = lambda v: _short_id(v) if isinstance(v, str) else _text(v)  # noqa: E731
+    else:
+        shown = _text
+
+    def cell(value: Any) -> str:
+        if _missing(value):
+            return BLANK
+        if isinstance(value, float) and not math.isfinite(value):
+            return str(value)
+        return shown(value)
+
+    return cell
+
+
+def display_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` as the text the display shows, cell by cell (same index and columns)."""
+    shown = pd.DataFrame(index=frame.index)
+    for position in range(frame.shape[1]):
+        series = frame.iloc[:, position]
+        cell = display_formatter(frame.columns[position], series)
+        shown[position] = [cell(value) for value in series]
+    shown.columns = frame.columns
+    return shown
+
+
+def _is_text(series: pd.Series) -> bool:
+    """A column of words (left-aligned), not of numbers."""
+    return not (is_numeric_dtype(series.dtype) or is_bool_dtype(series.dtype))
 
 
 class BlankSeries(pd.Series):
@@ -89,7 +174,8 @@ class BlankFrame(pd.DataFrame):
 
     def __repr__(self) -> str:
         return str(
-            self.to_string(
+            pd.DataFrame.to_string(
+                display_text(self),
                 max_rows=pd.get_option("display.max_rows"),
                 min_rows=pd.get_option("display.min_rows"),
                 max_cols=pd.get_option("display.max_columns"),
@@ -102,13 +188,26 @@ class BlankFrame(pd.DataFrame):
     def _repr_html_(self) -> str | None:
         if not pd.get_option("display.notebook_repr_html"):
             return None
-        return self.to_html(
+        name = f"rtnb-frame-{next(_tables)}"
+        table = pd.DataFrame.to_html(
+            display_text(self),
             max_rows=pd.get_option("display.max_rows"),
             max_cols=pd.get_option("display.max_columns"),
             show_dimensions=pd.get_option("display.show_dimensions"),
-            float_format=pd.get_option("display.float_format"),
             notebook=True,
+            classes=["rtnb-frame", name],
         )
+        # Words read from the left (JupyterLab right-aligns every cell); the index is column 1.
+        columns = [
+            position + 2 for position in range(self.shape[1]) if _is_text(self.iloc[:, position])
+        ]
+        limit = pd.get_option("display.max_columns")
+        if not columns or (limit and self.shape[1] > limit):  # "..." would shift the columns
+            return table
+        cells = ", ".join(
+            f"table.{name} td:nth-child({n}), table.{name} thead th:nth-child({n})" for n in columns
+        )
+        return f"<style>{cells} {{ text-align: left; }}</style>{table}"
 
 
 def html_table(

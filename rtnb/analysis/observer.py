@@ -31,6 +31,8 @@ OBSERVED_EVENTS = (
     "connection_change",
     "transport_event",
     "tool_approval_requested",
+    "tool_approval_decided",
+    "mcp_tool_call_completed",
     "guardrail_tripped",
     "agent_handoff",
 )

@@ -131,6 +131,23 @@ def record_event(
         }
         if kind == "agent_tool_end":
             record["output"] = event.output
+    elif kind == "mcp_tool_call_completed":
+        call = event.call
+        record = {
+            "agent": name_of(event.agent),
+            "item_id": call.item_id,
+            "server_label": call.server_label,
+            "tool": call.name,
+            "arguments": call.arguments,
+            "output": call.output,
+            "error": call.error,
+        }
+    elif kind == "tool_approval_decided":
+        record = {
+            "call_id": event.approval.call_id,
+            "approved": event.approved,
+            "always": event.always,
+        }
     elif kind == "guardrail_tripped":
         record = {
             "guardrails": guardrail_names(event.guardrail_results),

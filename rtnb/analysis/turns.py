@@ -60,7 +60,8 @@ class Turn:
     transcript: float | None = None
     first_audio: float | None = None
     done: float | None = None
-    """The end of the turn's last response so far."""
+    """The end of the turn's last response; ``None`` while it has not ended (an earlier
+    response's end, e.g. the one that asked for a tool, is not the turn's)."""
     responses: list[str | None] = field(default_factory=list)
     statuses: dict[str | None, str] = field(default_factory=dict)
     """Response id -> the status it ended with."""
@@ -90,12 +91,9 @@ class Turn:
         status = self.statuses.get(last)
         if last in self.interrupted or status == "cancelled":
             return "interrupted"
-        done = self.done  # set with the status
-        if (
-            status is None
-            or done is None
-            or any(call.end is None or call.t >= done for call in self.tools)
-        ):
+        if status is None or self.done is None:
+            return "in progress"
+        if any(call.end is None or call.t >= self.done for call in self.tools):
             return "in progress"  # the answer, or the response after a tool call, is to come
         if status in ("failed", "incomplete"):
             return status
@@ -189,6 +187,7 @@ class _Splitter:
             turn = self.response_turn[response_id] = self.current
             if turn is not None:
                 turn.responses.append(response_id)
+                turn.done = None  # the turn is answered again: done when this one ends
         elif kind == "audio":
             self.item_response[record["item_id"]] = response_id
             turn = self.turn_of(response_id)
@@ -197,10 +196,12 @@ class _Splitter:
         elif kind == "agent_end":
             turn = self.turn_of(response_id)
             if turn is not None:
-                turn.done = t
+                if response_id not in turn.responses[:-1]:  # not an earlier response's late end
+                    turn.done = t
                 turn.statuses[response_id] = record.get("status") or "completed"
-        elif kind == "audio_interrupted":
-            interrupted = self.item_response.get(record.get("item_id", ""), self.last_response)
+        elif kind == "audio_interrupted" and record.get("item_id"):
+            # No item: nothing was playing (a cancelled response says so by its status).
+            interrupted = self.item_response.get(record["item_id"], self.last_response)
             turn = self.turn_of(interrupted)
             if turn is not None:
                 turn.interrupted.add(interrupted)

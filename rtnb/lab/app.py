@@ -31,7 +31,7 @@ from pathlib import Path
 
 from rtnb.lab.process import run_until_stopped
 from rtnb.lab.settings import write_app_settings
-from rtnb.lab.working_copy import MANIFEST, sync_working_copy
+from rtnb.lab.working_copy import MANIFEST, sync_working_copy, trust_tutorials
 from rtnb.transport.base import is_loopback_host
 
 QUICKSTART = "01_quickstart.ipynb"
@@ -141,6 +141,8 @@ def run_lab(
         return 1
     check_host(host, allow_remote=allow_remote)  # before anything is copied
     folder = notebooks_dir(directory)
+    if directory is None:
+        trust_tutorials(folder)  # else JupyterLab logs "not trusted" for each one it opens
     backend = (
         "the OpenAI Realtime API (OPENAI_API_KEY is set)"
         if os.environ.get("OPENAI_API_KEY")

@@ -5,7 +5,8 @@ Running the tutorials writes outputs into them (JupyterLab autosaves) and files 
 opens a working copy. :func:`sync_working_copy` copies what is missing, and when a tutorial
 changed at its source (``git pull``, a new wheel) it replaces the copy, unless the copy was
 edited: then the copy is kept and the change is reported. A copy that was only run (same
-sources, other outputs) counts as unedited.
+sources, other outputs) counts as unedited. :func:`trust_tutorials` signs the unedited copies
+(what ``jupyter trust`` does), so JupyterLab does not warn that they are "not trusted".
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 from rtnb.lab.notebook_clean import fingerprint
 
@@ -60,3 +62,31 @@ def _read_manifest(path: Path) -> dict[str, str]:
     except (OSError, ValueError):
         return {}
     return {k: v for k, v in value.items() if isinstance(v, str)} if isinstance(value, dict) else {}
+
+
+def trust_tutorials(target: Path, notary: Any = None) -> list[str]:
+    """Sign the unedited tutorial copies in ``target`` that Jupyter does not trust yet; return
+    their names.
+
+    They are rtnb's own tutorials (their sources are those of the manifest), so signing them is
+    what ``jupyter trust`` would do; JupyterLab re-signs them when it saves them. ``notary`` is a
+    :class:`nbformat.sign.NotebookNotary` (default: the user's, as JupyterLab uses it).
+    """
+    import nbformat
+    from nbformat.sign import NotebookNotary
+
+    notary = notary or NotebookNotary()
+    signed = []
+    for name, fingerprinted in sorted(_read_manifest(target / MANIFEST).items()):
+        path = target / name
+        if not path.is_file() or fingerprint(path) != fingerprinted:
+            continue  # gone, or edited by the user: theirs to trust
+        try:
+            notebook = nbformat.read(path, as_version=nbformat.NO_CONVERT)
+            if notebook.get("nbformat", 0) < 4 or notary.check_signature(notebook):
+                continue
+            notary.sign(notebook)
+        except (OSError, ValueError, KeyError, AttributeError, TypeError):
+            continue  # not a notebook Jupyter can sign: JupyterLab will say so itself
+        signed.append(name)
+    return signed

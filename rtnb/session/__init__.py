@@ -22,6 +22,7 @@ from .events import (
     McpToolCallCompletedEvent,
     McpToolsChangedEvent,
     SessionEvent,
+    ToolApprovalDecidedEvent,
     ToolApprovalRequestedEvent,
     TransportEvent,
 )
@@ -97,6 +98,7 @@ __all__ = [
     "RealtimeSession",
     "SessionEvent",
     "SystemMessageItem",
+    "ToolApprovalDecidedEvent",
     "ToolApprovalItem",
     "ToolApprovalRequestedEvent",
     "ToolContext",

@@ -59,9 +59,15 @@ class ApprovalDecision:
 
 
 class Approvals:
-    """Pending approval requests and remembered per-tool decisions of one session."""
+    """Pending approval requests and remembered per-tool decisions of one session.
 
-    def __init__(self) -> None:
+    ``on_decided(item, decision, always)`` is called for every pending request decided.
+    """
+
+    def __init__(
+        self, on_decided: Callable[[ToolApprovalItem, ApprovalDecision, bool], None] | None = None
+    ) -> None:
+        self._on_decided = on_decided
         self._pending: dict[str, tuple[ToolApprovalItem, asyncio.Future[ApprovalDecision]]] = {}
         self._remembered: dict[str, ApprovalDecision] = {}
 
@@ -98,6 +104,8 @@ class Approvals:
         if always:
             self._remembered[item.tool_name] = decision
         entry[1].set_result(decision)
+        if self._on_decided is not None:
+            self._on_decided(item, decision, always)
 
 
 async def rejection_message(

@@ -177,6 +177,22 @@ class ToolApprovalRequestedEvent(SessionEvent):
 
 
 @dataclass
+class ToolApprovalDecidedEvent(SessionEvent):
+    """A pending approval was decided (``session.approve`` or ``session.reject``), wherever the
+    decision was taken: in code or in an approval card.
+
+    ``approval`` is the item of the ``tool_approval_requested`` event it answers; ``always`` is
+    True for an ``always_approve``/``always_reject`` decision. Calls decided by a remembered
+    ``always_*`` decision were never pending and emit neither event.
+    """
+
+    approval: ToolApprovalItem
+    approved: bool
+    always: bool
+    type: ClassVar[str] = "tool_approval_decided"
+
+
+@dataclass
 class McpToolsChangedEvent(SessionEvent):
     """The hosted MCP tools the active agent can use changed.
 
@@ -281,6 +297,7 @@ EVENT_CLASSES: dict[str, type[SessionEvent]] = {
         AgentToolStartEvent,
         AgentToolEndEvent,
         ToolApprovalRequestedEvent,
+        ToolApprovalDecidedEvent,
         McpToolsChangedEvent,
         McpToolCallCompletedEvent,
         AgentHandoffEvent,

@@ -7,6 +7,8 @@ The session knows how much audio of the current item it received. How much of it
 heard is reported by the player (``RealtimeSession.set_playback_position``); until a position is
 reported for the item, the tracker assumes everything received was played. The cut point is the
 played position clamped to the audio received, so a truncation is never longer than the audio.
+An answer whose response is done and whose audio was all played is finished: an interruption
+after it (Interrupt while idle, the next question's speech) cuts and marks nothing.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ from .events import (
     ErrorEvent,
 )
 from .history import History
+
+HEARD_SLACK_MS = 5.0
+"""A player's last report may fall this short of the audio received (rounding to samples and
+render quanta) for an item it played to its end."""
 
 
 @dataclass(frozen=True)
@@ -79,8 +85,12 @@ class PlaybackTracker:
         if (item_id, content_index) == (self.item_id, self.content_index):
             self.played_ms = max(0.0, float(ms))
 
-    def cut(self, active_response_id: str | None) -> Cut | None:
+    def cut(self, active_response_id: str | None, *, spare_finished: bool = True) -> Cut | None:
         """Stop tracking the current item and say where it was cut (``None`` if no audio).
+
+        With ``spare_finished``, an item whose response is done and whose audio was all played
+        is not cut either (``None``): nothing is playing then. A guardrail's stop cuts it anyway,
+        so that a player still holding its audio drops it.
 
         The server copy is truncated when the user heard less than was received, or when the
         response that streams the item is still active (more audio would follow).
@@ -91,6 +101,12 @@ class PlaybackTracker:
         played = received if self.played_ms is None else min(self.played_ms, received)
         end_ms = max(0, math.floor(played))
         streaming = active_response_id is not None and active_response_id == self.response_id
+        finished = not streaming and self.response_id not in self.audio_responses
+        if (
+            spare_finished and finished and played >= received - HEARD_SLACK_MS
+        ):  # an answer heard to its end
+            self._forget_item()
+            return None
         if streaming and active_response_id is not None:
             self.interrupted_responses.add(active_response_id)
         cut = Cut(
@@ -206,7 +222,7 @@ class Playback:
         """Cancel ``response_id`` if it is active and cut its audio if it is playing."""
         self.cancel_response(response_id)
         if self.tracker.response_id == response_id:
-            self.cut()
+            self.cut(spare_finished=False)
 
     def cancel_response(self, response_id: str) -> None:
         """Cancel ``response_id`` if it is the active response; drop its late audio."""
@@ -214,9 +230,9 @@ class Playback:
             self.tracker.interrupted_responses.add(response_id)
             self._send(ce.cancel_response(response_id))
 
-    def cut(self) -> bool:
+    def cut(self, *, spare_finished: bool = True) -> bool:
         """Emit ``audio_interrupted`` for the playing item and truncate it; False if none."""
-        cut = self.tracker.cut(self._gate.active_response_id)
+        cut = self.tracker.cut(self._gate.active_response_id, spare_finished=spare_finished)
         if cut is None:
             return False
         self._events.emit(AudioInterruptedEvent(cut.item_id, cut.content_index, cut.audio_end_ms))

@@ -29,6 +29,7 @@ from .events import (
     AgentToolStartEvent,
     ErrorEvent,
     SessionEvent,
+    ToolApprovalDecidedEvent,
     ToolApprovalRequestedEvent,
 )
 from .items import HistoryItem
@@ -49,7 +50,11 @@ class ToolRunner:
         error_formatter: ToolErrorFormatter | None = None,
     ) -> None:
         self.context = context
-        self.approvals = Approvals()
+        self.approvals = Approvals(
+            lambda item, decision, always: emit(
+                ToolApprovalDecidedEvent(item, decision.approved, always)
+            )
+        )
         self._emit = emit
         self._error_formatter = error_formatter
 

@@ -2,7 +2,8 @@
 
 A card shows the agent, the tool and its arguments; *Approve* calls
 ``session.approve(approval, always_approve=...)`` and *Reject* calls
-``session.reject(approval, always_reject=..., message=...)`` on the session's event loop.
+``session.reject(approval, always_reject=..., message=...)`` on the session's event loop. A
+decision taken elsewhere (in code, ``tool_approval_decided``) closes the card the same way.
 """
 
 from __future__ import annotations
@@ -77,7 +78,9 @@ class Approvals(ipywidgets.VBox):
         self.keep = keep
         self._bridge = LoopBridge(loop)
         self.add_class("rtnb-approvals")
-        subscribe(session, {"tool_approval_requested": self.add})
+        subscribe(
+            session, {"tool_approval_requested": self.add, "tool_approval_decided": self._decided}
+        )
 
     @property
     def pending(self) -> list[ApprovalCard]:
@@ -90,6 +93,13 @@ class Approvals(ipywidgets.VBox):
         decided = [c for c in self.children if c.decision is not None][-self.keep :]
         self.children = (*decided, *self.pending, card)
         return card
+
+    def _decided(self, event: Any) -> None:
+        """A decision taken anywhere (code, another card): close the card still open for it."""
+        for card in self.pending:
+            if getattr(card.event, "approval", None) == event.approval:
+                words = "approved" if event.approved else "rejected"
+                card.decided(words + (" (always)" if event.always else ""))
 
     def _on_decide(self, card: ApprovalCard, approve: bool) -> None:
         # A click: any thread. Read the controls now, decide on the loop.

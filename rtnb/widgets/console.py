@@ -1,9 +1,10 @@
 """The console: one compact panel to talk to a session from a notebook.
 
-A header (status light, backend, agent, model, Connect/Disconnect), a fixed-height transcript
-that follows the newest turn (the history table in a second tab), tool approvals, the microphone
-and the player, and the text box with Send and Interrupt. A replay (:class:`ReplaySession`) gets
-Play/Stop, no microphone and no text box, and ends in a *replay finished* state.
+A header (status light, backend, agent, policy or model, one Connect/Disconnect toggle), a
+fixed-height transcript that follows the newest turn (the history table in a second tab), tool
+approvals, the microphone and the player, and the text box (Enter sends), Send and Interrupt.
+A replay (:class:`ReplaySession`) gets Play/Stop, no microphone and no text box, and ends in a
+*replay finished* state.
 
 Everything that touches the session runs on its event loop; button clicks (which may arrive on a
 kernel subshell thread) only hand over.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import uuid
 from typing import Any
 
 import ipywidgets
@@ -21,10 +23,14 @@ from rtnb.analysis import observe
 from rtnb.analysis._session import agent_name, subscribe
 
 from ._bridge import LoopBridge, Throttle
+from .entry import EntryKeys
 from .mic import Mic
 from .player import Player
+from .snapshot import saved_output, snapshot_html
 from .transcript import Transcript
 
+SNAPSHOT_INTERVAL = 2.0
+"""Seconds between refreshes of the saved snapshot (after turns; at once when the session ends)."""
 TRANSCRIPT_HEIGHT = "300px"
 """Height of the transcript and history boxes: the console stays this compact however long
 the conversation."""
@@ -50,6 +56,23 @@ def header_html(
     if error:
         parts.append(f'<span class="rtnb-error">{html.escape(error)}</span>')
     return '<div class="rtnb-header">' + "".join(parts) + "</div>"
+
+
+def answerer_fields(session: Any) -> list[tuple[str, str]]:
+    """Who answers, as header fields: the embedded server's ``policy`` (deterministic, or the
+    chat model it asks) on the local backend, else the Realtime ``model``; none for a replay.
+
+    On the local backend the Realtime model name is only a label the server ignores.
+    """
+    if is_replay(session):
+        return []
+    policy = (getattr(session, "engines", None) or {}).get("policy")
+    if policy:
+        return [("policy", str(policy))]
+    if getattr(session, "backend", None) == "local":
+        return []  # a server started elsewhere: its policy is not known here
+    model = getattr(session, "model", None)
+    return [("model", str(model))] if model else []
 
 
 def is_replay(session: Any) -> bool:
@@ -79,6 +102,10 @@ class Console(ipywidgets.VBox):
         self.replay = is_replay(session)
         self.error = ""
         self._used = getattr(session, "status", "disconnected") != "disconnected"
+        self._answerer: list[tuple[str, str]] = []
+        self.header_line = ""
+        self._display_id = uuid.uuid4().hex
+        self._displayed = self._snapped = False
         self.status = ipywidgets.HTML()
         self.status.add_class("rtnb-header-box")
         self.connect_button = ipywidgets.Button(
@@ -118,7 +145,11 @@ class Console(ipywidgets.VBox):
             children.append(self.approvals)
         children.append(audio)
         if not self.replay:
-            entry = ipywidgets.HBox([self.text, self.send_button, self.interrupt_button])
+            self.entry_keys = EntryKeys(lambda text: self._bridge.call(self._send_text, text))
+            self.entry_keys.layout.display = "none"
+            entry = ipywidgets.HBox(
+                [self.text, self.send_button, self.interrupt_button, self.entry_keys]
+            )
             entry.add_class("rtnb-entry-row")
             children.append(entry)
         super().__init__(children)
@@ -136,15 +167,19 @@ class Console(ipywidgets.VBox):
             lambda _: self._bridge.spawn(self._disconnect, "rtnb-disconnect")
         )
         self.send_button.on_click(lambda _: self._bridge.call(self._send_text, self.text.value))
+        # Enter in the box: in the page, EntryKeys sends the words with it; without that view,
+        # the Text widget's own "submit" message (its on_submit is deprecated) is taken here.
+        self.text.on_msg(self._on_text_message)
         self.interrupt_button.on_click(lambda _: self._bridge.spawn(self._interrupt, "rtnb-stop"))
         self._refresh = Throttle(self._render_status, 0.2, loop)
+        self._snapshots = Throttle(self._update_snapshot, SNAPSHOT_INTERVAL, loop)
         subscribe(
             session,
             {
                 name: self._on_change
                 for name in ("connection_change", "agent_start", "agent_end", "agent_handoff")
             }
-            | {"error": self._on_error},
+            | {"error": self._on_error, "transport_event": self._on_server_event},
         )
         self._render_status()
 
@@ -179,8 +214,21 @@ class Console(ipywidgets.VBox):
         if self.session.connected:
             self.session.interrupt()
 
-    def _on_change(self, _event: Any) -> None:
+    # Comm side: any thread. Only hand over.
+    def _on_text_message(self, _widget: Any, content: dict[str, Any], _buffers: Any) -> None:
+        if content.get("event") == "submit":
+            self._bridge.call(self._send_text, self.text.value)
+
+    def _on_change(self, event: Any) -> None:
         self._refresh.trigger()
+        if self._displayed and getattr(event, "type", "") == "agent_end":
+            self._snapshots.trigger()  # a turn ended: the saved snapshot follows
+
+    def _on_server_event(self, event: Any) -> None:
+        # ``update_agent`` emits no session event; the server's confirmation of its
+        # ``session.update`` is when the header learns of the new agent.
+        if event.event.get("type") == "session.updated":
+            self._refresh.trigger()
 
     def _on_error(self, event: Any) -> None:
         error = event.error
@@ -206,15 +254,52 @@ class Console(ipywidgets.VBox):
         self._used = self._used or status != "disconnected"
         self.connect_button.disabled = self._used  # a session connects once
         self.disconnect_button.disabled = not connected
+        # One toggle: Connect (Play) until the session is up, Disconnect (Stop) while it is.
+        live = status in ("connecting", "connected")
+        self.connect_button.layout.display = "none" if live else None
+        self.disconnect_button.layout.display = None if live else "none"
         self.send_button.disabled = self.interrupt_button.disabled = not connected
         self.text.disabled = not connected
         fields = [("backend", getattr(self.session, "backend", None) or "-")]
         fields.append(("agent", agent_name(self.session) or "-"))
-        model = getattr(self.session, "model", None)
-        if model and not self.replay:
-            fields.append(("model", str(model)))
+        # Kept after a disconnect: the local server that answered is gone, not forgotten.
+        self._answerer = answerer_fields(self.session) or self._answerer
+        fields += self._answerer
         shown, label = self._status_label(status)
         self.status.value = header_html(shown, label, fields, self.error)
+        words = [label, *(f"{name}: {value}" for name, value in fields)]
+        self.header_line = " · ".join([*words, self.error] if self.error else words)
+        if self._displayed and status == "disconnected" and self._used and not self._snapped:
+            self._snapped = True  # the session is over: the saved output keeps how it ended
+            self._snapshots.cancel()
+            self._update_snapshot()
+
+    # The notebook output: the widget, then a static snapshot for where widgets cannot run.
+    def snapshot(self) -> str:
+        """The console as static HTML (header and conversation): see :mod:`.snapshot`."""
+        self.transcript.flush()
+        entries = (self.transcript.entries[key] for key in self.transcript.order)
+        return snapshot_html(
+            self.header_line, entries, title="rtnb console (a snapshot: run the notebook to talk)"
+        )
+
+    def _snapshot_bundle(self) -> dict[str, Any]:
+        return {
+            "text/plain": f"rtnb console: {self.header_line}",
+            "text/html": saved_output(self.snapshot()),
+        }
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(super()._repr_mimebundle_(), raw=True)
+        display(self._snapshot_bundle(), raw=True, display_id=self._display_id)
+        self._displayed = True
+
+    def _update_snapshot(self) -> None:
+        from IPython.display import update_display
+
+        update_display(self._snapshot_bundle(), raw=True, display_id=self._display_id)
 
 
 def console(session: Any, **options: Any) -> Console:

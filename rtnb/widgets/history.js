@@ -1,5 +1,6 @@
 // rtnb history table: rows patched in place from the kernel's changes.
-// From the kernel: {type: "update", rows: [...changed], order: [keys], columns: [...]}.
+// From the kernel: {type: "update", rows: [...changed], order: [keys], columns: [...],
+// readable: [...the default view's columns]}.
 // To the kernel: {type: "sync"} asks for every row. Views redraw at most once per frame and
 // only the rows that changed (all of them only when `show_all` is toggled).
 
@@ -22,10 +23,13 @@ class Store {
     for (const row of msg.rows) this.rows.set(row.key, row);
     this.order = msg.order;
     this.columns = msg.columns;
+    const readable = (msg.readable || []).join();
+    this.readableChanged = readable !== (this.readable || []).join();
+    this.readable = msg.readable || READABLE.map(([name]) => name);
     const keep = new Set(this.order);
     for (const key of this.rows.keys()) if (!keep.has(key)) this.rows.delete(key);
     const keys = msg.rows.map((row) => row.key);
-    this.views.forEach((view) => view.changed(keys));
+    this.views.forEach((view) => view.changed(keys, this.readableChanged));
   }
 }
 
@@ -59,8 +63,11 @@ function render({ model, el }) {
   let rebuild = true;
   let frame = null;
 
+  // The readable columns the kernel chose (no agent column while one agent speaks).
   const columns = () =>
-    model.get("show_all") ? store.columns.map((c) => [c, c]) : READABLE;
+    model.get("show_all")
+      ? store.columns.map((c) => [c, c])
+      : READABLE.filter(([name]) => (store.readable || []).includes(name));
 
   const drawRow = (row) => {
     const tr = document.createElement("tr");
@@ -134,8 +141,9 @@ function render({ model, el }) {
     if (!frame) frame = requestAnimationFrame(flush);
   };
   const view = {
-    changed(keys) {
+    changed(keys, columnsChanged) {
       keys.forEach((key) => pending.add(key));
+      rebuild = rebuild || columnsChanged;
       schedule();
     },
   };

@@ -1,6 +1,7 @@
 """A live table of a session's history (:func:`rtnb.analysis.history_frame`), readable first.
 
-By default it shows who spoke (the agent only where it changes), the words or the tool call,
+By default it shows who spoke (the agent only where it changes, and only when several agents
+spoke), the words or the tool call,
 the status and the audio length, with blanks where a value is missing; ``show_all`` shows every
 column of the frame, ids included. The kernel sends only the rows that changed; the page
 (``history.js``) patches those rows in place.
@@ -29,7 +30,14 @@ from ._bridge import LoopBridge, Throttle
 Row = dict[str, str]
 
 READABLE_COLUMNS = ["who", "agent", "text", "status", "audio"]
-"""The columns shown by default (``show_all=False``)."""
+"""The columns shown by default (``show_all=False``); ``agent`` only when several agents spoke
+(with one, the console's header names it and the column would stay empty)."""
+
+
+def readable_columns(rows: Iterable[Row]) -> list[str]:
+    """:data:`READABLE_COLUMNS` for these rows: without ``agent`` unless agents changed."""
+    agents = {row["agent"] for row in rows if row.get("agent")}
+    return [c for c in READABLE_COLUMNS if c != "agent" or len(agents) > 1]
 
 
 def cell(value: Any) -> str:
@@ -125,7 +133,7 @@ class HistoryTable(anywidget.AnyWidget):
     @property
     def text(self) -> str:
         """The table as tab-separated text (the columns shown, with a header line)."""
-        columns = HISTORY_COLUMNS if self.show_all else READABLE_COLUMNS
+        columns = HISTORY_COLUMNS if self.show_all else readable_columns(self.rows)
         shown = {"agent": "agent" if self.show_all else "agent_shown"}
         shown |= {"text": "text" if self.show_all else "text_shown"}
         lines = ["\t".join(columns)]
@@ -150,7 +158,15 @@ class HistoryTable(anywidget.AnyWidget):
 
     def _post(self, rows: list[Row], order: list[str]) -> None:
         self.updates += 1
-        self.send({"type": "update", "rows": rows, "order": order, "columns": HISTORY_COLUMNS})
+        self.send(
+            {
+                "type": "update",
+                "rows": rows,
+                "order": order,
+                "columns": HISTORY_COLUMNS,
+                "readable": readable_columns(self.rows),
+            }
+        )
 
     def _send_all(self) -> None:
         self._post(self.rows, self._sent_order)

@@ -318,12 +318,13 @@ function render({ model, el }) {
       ? ` · buffer ${Math.round(playback.levelMs)} ms (target ${Math.round(playback.targetMs)})`
       : "";
     const underruns = model.get("underruns");
+    // The bar says only what a person acts on (an error); the numbers are the pill's tooltip.
+    put(status, "textContent", error || "");
     put(
-      status,
-      "textContent",
-      error ||
-        `played ${(played / 1000).toFixed(1)} s${buffer}` +
-          (underruns ? ` · ${underruns} underrun${underruns > 1 ? "s" : ""}` : ""),
+      state,
+      "title",
+      `played ${(played / 1000).toFixed(1)} s${buffer}` +
+        (underruns ? ` · ${underruns} underrun${underruns > 1 ? "s" : ""}` : ""),
     );
     const data = status.dataset;
     put(data, "playedMs", String(played));

@@ -12,11 +12,12 @@ from collections.abc import Callable
 from typing import Any
 
 import ipywidgets
+import matplotlib
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from rtnb.analysis import observe
-from rtnb.analysis.plots import guardrail_plot, latency_plot, tool_plot
+from rtnb.analysis.plots import STYLE, guardrail_plot, latency_plot, tool_plot
 
 from ._bridge import LoopBridge, Throttle
 
@@ -34,7 +35,7 @@ class LivePlot(ipywidgets.Image):
         *,
         loop: asyncio.AbstractEventLoop | None = None,
         interval: float = 1.0,
-        figsize: tuple[float, float] = (7.0, 3.0),
+        figsize: tuple[float, float] = (7.5, 3.5),
         plot_options: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
@@ -49,11 +50,12 @@ class LivePlot(ipywidgets.Image):
         self.redraw()
 
     def redraw(self) -> None:
-        """Draw the plot now."""
-        figure = Figure(figsize=self.figsize, layout="constrained")
-        self.axes = self.plot(self.session, ax=figure.subplots(), **self.plot_options)
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=80)
+        """Draw the plot now (in the rtnb style: a transparent PNG, readable on either theme)."""
+        with matplotlib.rc_context(STYLE):
+            figure = Figure(figsize=self.figsize, layout="constrained")
+            self.axes = self.plot(self.session, ax=figure.subplots(), **self.plot_options)
+            buffer = io.BytesIO()
+            figure.savefig(buffer, format="png", dpi=80)
         self.value = buffer.getvalue()
 
 

@@ -115,6 +115,7 @@ class ReplaySession:
         self.observer = SessionObserver()
         self.positions: dict[str, float] = {}
         self._agents = {self.agent.name: self.agent}
+        self._approvals: dict[str, Any] = {}  # call id -> the replayed ToolApprovalItem
         self._events = EventDispatcher()
         self._task: asyncio.Task[None] | None = None
 
@@ -231,6 +232,23 @@ class ReplaySession:
             return ev.AgentEndEvent(self.agent, r["response_id"], r.get("status"))
         if kind in ("agent_tool_start", "agent_tool_end", "tool_approval_requested"):
             return self._tool_event(r)
+        if kind == "mcp_tool_call_completed":
+            from rtnb.session.mcp import McpToolCall
+
+            call = McpToolCall(
+                item_id=r.get("item_id") or "",
+                server_label=r.get("server_label") or "",
+                name=r.get("tool") or "",
+                arguments=r.get("arguments") or "",
+                output=r.get("output"),
+                error=r.get("error"),
+            )
+            return ev.McpToolCallCompletedEvent(self._agent(r.get("agent")), call)
+        if kind == "tool_approval_decided":
+            approval = self._approvals.get(r["call_id"])
+            if approval is None:
+                return None
+            return ev.ToolApprovalDecidedEvent(approval, bool(r["approved"]), bool(r["always"]))
         if kind == "agent_handoff":
             self.agent = self._agent(r.get("to_agent"))
             return ev.AgentHandoffEvent(self._agent(r.get("from_agent")), self.agent)
@@ -259,4 +277,5 @@ class ReplaySession:
         from rtnb.session.approvals import ToolApprovalItem
 
         approval = ToolApprovalItem(r["call_id"], tool.name, args[2])
+        self._approvals[r["call_id"]] = approval
         return ev.ToolApprovalRequestedEvent(*args, r["call_id"], approval)  # type: ignore[arg-type]

@@ -21,7 +21,7 @@ import traitlets
 
 from rtnb.analysis import observe
 from rtnb.analysis._session import subscribe
-from rtnb.analysis.records import guardrail_names, name_of
+from rtnb.analysis.records import guardrail_names, item_from_dict, name_of
 
 from ._bridge import LoopBridge, Throttle
 
@@ -47,6 +47,23 @@ def item_entry(item: Any, agent: str | None = None) -> Entry:
         "who": (agent or "assistant") if role == "assistant" else role,
         "text": text,
         "status": getattr(item, "status", None),
+    }
+
+
+def mcp_entry(call: Any) -> Entry:
+    """The transcript entry of a finished hosted MCP call (a tool row named ``server.tool``)."""
+    error = call.error or None
+    output = call.output
+    if output is None and error is not None:
+        output = f"error: {error.get('message') or error.get('type') or error}"
+    return {
+        "key": call.item_id,
+        "kind": "tool",
+        "name": f"{call.server_label}.{call.name}" if call.server_label else call.name,
+        "arguments": call.arguments or "",
+        "output": output if output is not None else "",
+        "status": "failed" if error is not None else "completed",
+        "mcp": True,
     }
 
 
@@ -108,6 +125,7 @@ class Transcript(anywidget.AnyWidget):
                 "audio_interrupted": self._on_interrupted,
                 "guardrail_tripped": self._on_guardrail,
                 "agent_handoff": self._on_handoff,
+                "mcp_tool_call_completed": self._on_mcp_call,
             },
         )
         self._history = tuple(getattr(session, "history", ()) or ())
@@ -134,10 +152,13 @@ class Transcript(anywidget.AnyWidget):
     def _on_tool_end(self, event: Any) -> None:
         call = self._tools.setdefault(event.call_id, {"start": None, "ms": None})
         if call["start"] is not None:
-            call["ms"] = round((self._bridge.loop.time() - call["start"]) * 1000)
+            ms = (self._bridge.loop.time() - call["start"]) * 1000
+            call["ms"] = round(ms) if ms >= 10 else round(ms, 1)  # not "0 ms" for a fast tool
         self._throttle.trigger()
 
     def _on_interrupted(self, event: Any) -> None:
+        if not event.item_id:
+            return  # nothing was playing: no answer was cut
         at = event.audio_end_ms
         self._mark(event.item_id, "interrupted" + (f" at {at / 1000:.1f} s" if at else ""))
 
@@ -148,6 +169,15 @@ class Transcript(anywidget.AnyWidget):
     def _on_handoff(self, event: Any) -> None:
         source, target = name_of(event.from_agent), name_of(event.to_agent)
         self._note(f"handoff: {source} → {target}")
+
+    def _on_mcp_call(self, event: Any) -> None:
+        # Hosted MCP calls are no history items (the server ran them): shown where they ended.
+        entry = mcp_entry(event.call)
+        self._rebuild()  # the items before it first (a rare event: the cost is fine)
+        if entry["key"] not in self.entries:
+            self.order.append(entry["key"])
+        self.entries[entry["key"]] = entry
+        self._throttle.trigger()
 
     def _mark(self, item_id: str | None, mark: str) -> None:
         if item_id:
@@ -173,25 +203,33 @@ class Transcript(anywidget.AnyWidget):
         self._sent_order = list(self.order)
         self._post(changed, order)
 
+    def _entry(self, item: Any) -> Entry:
+        entry = item_entry(item, self.observer.item_agent.get(item.item_id, self.observer.agent))
+        if entry["kind"] == "tool":
+            call = self._tools.get(getattr(item, "call_id", ""), {})
+            entry["ms"] = call.get("ms")
+        marks = self._marks.get(item.item_id)
+        if marks:
+            entry["marks"] = list(marks)
+        return entry
+
     def _rebuild(self) -> None:
-        agents = self.observer.item_agent
-        default = self.observer.agent
         keys: list[str] = []
         for item in self._history:
-            entry = item_entry(item, agents.get(item.item_id, default))
-            if entry["kind"] == "tool":
-                call = self._tools.get(getattr(item, "call_id", ""), {})
-                entry["ms"] = call.get("ms")
-            marks = self._marks.get(item.item_id)
-            if marks:
-                entry["marks"] = list(marks)
+            entry = self._entry(item)
             self.entries[entry["key"]] = entry
             keys.append(entry["key"])
         current = set(keys)
         for key in self.order:
             entry = self.entries[key]
-            if key not in current and entry["kind"] != "note" and not entry.get("removed"):
-                self.entries[key] = entry | {"removed": True}
+            if key in current or entry["kind"] == "note" or entry.get("mcp", entry.get("removed")):
+                continue
+            # The item as it last was: words may have arrived since the last render (the
+            # observer, subscribed first, saw every version).
+            last = self.observer.items.get(key)
+            if last is not None:
+                entry = self._entry(item_from_dict(last))
+            self.entries[key] = entry | {"removed": True}
         self.order = _merge(self.order, keys)
 
     def _post(self, entries: list[Entry], order: list[str] | None) -> None:

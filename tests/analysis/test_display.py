@@ -69,3 +69,37 @@ def test_html_table_escapes_and_checks_its_classes() -> None:
     assert not MISSING_TEXT.search(table)
     with pytest.raises(ValueError, match="classes"):
         html_table(frame, classes='x" onclick="y')
+
+
+def test_the_display_formats_for_reading_and_the_data_keep_full_precision() -> None:
+    frame = BlankFrame(
+        pd.DataFrame(
+            {
+                "item_id": ["item_CxZ2yQ9f0a1b2c3d4e5f", "u1"],
+                "t": [2.935630, 10.0],
+                "done_ms": [1001.575, 0.25],
+                "audio_ms": [365.0, float("nan")],
+                "count": [2517.0, 3.0],
+                "arguments": [{"city": "Paris"}, '{"city": "Paris"}'],
+                "text": ["It is sunny.", None],
+            }
+        )
+    )
+    shown = repr(frame)
+    assert "1,002" in shown and "0.2" in shown and "1001.575" not in shown  # ms as integers
+    assert "2.9" in shown and "2.935630" not in shown  # seconds with one decimal
+    assert "365" in shown and "365.0" not in shown and "2,517" in shown
+    assert shown.count('{"city": "Paris"}') == 2 and "{'city'" not in shown  # JSON as JSON
+    assert "item_…3d4e5f" in shown and "item_CxZ2yQ9f0a1b2c3d4e5f" not in shown
+    assert " u1" in shown  # short ids stay whole
+    html = frame._repr_html_()
+    assert "1,002" in html and "item_…3d4e5f" in html
+    # Text columns (ids, JSON, words) read from the left; numbers stay right-aligned.
+    style = re.search(r"<style>(.*?)</style>", html).group(1)
+    table = re.search(r'class="dataframe rtnb-frame (rtnb-frame-\d+)"', html).group(1)
+    left = {int(n) for n in re.findall(rf"table\.{table} td:nth-child\((\d+)\)", style)}
+    assert left == {2, 7, 8} and "text-align: left" in style
+    # The data themselves are untouched.
+    assert frame["done_ms"].iloc[0] == 1001.575 and frame["t"].iloc[0] == 2.935630
+    assert frame["item_id"].iloc[0] == "item_CxZ2yQ9f0a1b2c3d4e5f"
+    assert frame["arguments"].iloc[0] == {"city": "Paris"}

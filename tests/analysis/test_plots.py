@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
@@ -142,3 +143,77 @@ def test_a_plot_without_axes_makes_a_figure(conversation) -> None:
     ax = tool_plot(session)
     assert ax.figure in [plt.figure(n) for n in plt.get_fignums()]
     plt.close(ax.figure)
+
+
+def _pixels(ax, artist):
+    renderer = (
+        ax.figure.canvas.get_renderer() if hasattr(ax.figure.canvas, "get_renderer") else None
+    )
+    if renderer is None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        renderer = FigureCanvasAgg(ax.figure).get_renderer()
+    ax.figure.draw(renderer)
+    return artist.get_window_extent(renderer)
+
+
+def test_the_rtnb_style_reads_on_light_and_dark_pages(paced) -> None:
+    from matplotlib.colors import to_rgba
+
+    from rtnb.analysis.plots import INK
+
+    ax = latency_plot(paced.session)
+    figure = ax.figure
+    try:
+        # Transparent backgrounds: the page's own colour shows through, light or dark.
+        assert to_rgba(figure.get_facecolor())[3] == 0 and to_rgba(ax.get_facecolor())[3] == 0
+        # Mid-grey text: contrast with white and with JupyterLab's dark background.
+        for text in [ax.title, ax.xaxis.label]:
+            assert to_rgba(text.get_color()) == to_rgba(INK), text
+        ticks = [*ax.get_yticklabels(), *ax.get_xticklabels()]
+        assert all(abs(np.mean(to_rgba(t.get_color())[:3]) - 0.5) < 0.05 for t in ticks)
+        # ... and JupyterLab is not told to paint a background behind the figure (it paints a
+        # dark one in the light theme, a white one in the dark theme, for uniform ticks).
+        from matplotlib_inline.backend_inline import _fetch_figure_metadata
+
+        assert _fetch_figure_metadata(figure) is None
+        # The legend is outside the data: below the axes.
+        legend, frame = _pixels(ax, ax.get_legend()), _pixels(ax, ax.patch)
+        assert legend.y1 <= frame.y0
+        # The figure grows with the turns.
+        assert figure.get_figheight() > latency_plot(paced.session, last=1).figure.get_figheight()
+    finally:
+        plt.close("all")
+
+
+def test_tool_notes_never_overlap_a_bar(conversation) -> None:
+    session, _ = conversation
+    ax = latency_plot(session, ax=Figure(figsize=(6, 2.5), layout="constrained").subplots())
+    bars_ = [_pixels(ax, patch) for patch in ax.patches]
+    notes = [_pixels(ax, text) for text in ax.texts]
+    assert notes
+    for note in notes:
+        assert not any(note.overlaps(bar) for bar in bars_), note
+        assert note.x1 <= _pixels(ax, ax.patch).x1  # inside the axes
+
+
+def test_compare_latency_has_one_legend_and_one_time_axis(conversation, paced) -> None:
+    from rtnb.analysis.plots import compare_latency
+
+    figure = compare_latency({"one": conversation[0], "two": paced.session})
+    try:
+        axes = figure.axes
+        assert [ax.get_title(loc="left") for ax in axes] == ["one", "two"]
+        assert all(ax.get_legend() is None for ax in axes) and len(figure.legends) == 1
+        assert axes[0].get_xlim() == axes[1].get_xlim()
+        shown = [t.get_text() for t in figure.legends[0].get_texts()]
+        assert shown == [VAD_LABEL, *(label for label, _, _ in LATENCY_STEPS), TOOL_LABEL]
+    finally:
+        plt.close("all")
+
+
+def test_small_millisecond_ticks_keep_their_decimals(conversation) -> None:
+    ax = tool_plot(conversation[0], ax=axes())
+    ax.figure.canvas.draw()
+    ticks = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert len(set(ticks)) == len(ticks), ticks  # 0.05, 0.1, ... not "0, 0, 0"

@@ -74,3 +74,43 @@ def test_audio_committed_by_hand_is_a_spoken_turn_without_vad_silence() -> None:
     ]
     assert math.isnan(turns[0].vad_ms)  # OpenAI's semantic VAD waits as long as it judges
     assert turns[0].ms(turns[0].done) == pytest.approx(900)
+
+
+def test_an_interrupt_with_nothing_playing_marks_no_turn() -> None:
+    typed = {"item_id": "u1", "type": "message", "role": "user"}
+    typed["content"] = [{"type": "input_text", "text": "hi"}]
+    records = [
+        {"t": 1.0, "event": "history_updated", "items": [typed], "order": ["u1"]},
+        {"t": 1.2, "event": "agent_start", "response_id": "r1"},
+        {"t": 1.3, "event": "audio", "item_id": "a1", "response_id": "r1", "ms": 500},
+        {"t": 1.9, "event": "agent_end", "response_id": "r1", "status": "completed"},
+        # Interrupt clicked after the answer: the session reports that nothing was cut.
+        {"t": 3.0, "event": "audio_interrupted", "item_id": None, "audio_end_ms": None},
+    ]
+    turns, _ = split_turns(records)
+    assert [turn.outcome for turn in turns] == ["answered"]
+
+
+def test_a_turn_is_done_when_its_last_response_ends() -> None:
+    # A typed question, a response asking for a tool, the tool, the spoken answer; the frame is
+    # read while the answer plays (as right after an interrupt(), before the server's
+    # response.done), then once it ended.
+    typed = {"item_id": "u1", "type": "message", "role": "user"}
+    typed["content"] = [{"type": "input_text", "text": "tell a story"}]
+    records = [
+        {"t": 1.0, "event": "history_updated", "items": [typed], "order": ["u1"]},
+        {"t": 1.1, "event": "agent_start", "response_id": "r1"},
+        {"t": 1.2, "event": "agent_end", "response_id": "r1", "status": "completed"},
+        {"t": 1.2, "event": "agent_tool_start", "call_id": "c1", "tool": "story"},
+        {"t": 1.3, "event": "agent_tool_end", "call_id": "c1", "tool": "story", "output": "x"},
+        {"t": 1.4, "event": "agent_start", "response_id": "r2"},
+        {"t": 1.7, "event": "audio", "item_id": "a2", "response_id": "r2", "ms": 500},
+    ]
+    (playing,), _ = split_turns(records)
+    assert playing.done is None and playing.outcome == "in progress"
+    assert playing.ms(playing.first_audio) == pytest.approx(700)
+    records.append({"t": 3.0, "event": "agent_end", "response_id": "r2", "status": "completed"})
+    (ended,), _ = split_turns(records)
+    assert ended.ms(ended.done) == pytest.approx(2000)
+    assert ended.ms(ended.done) >= ended.ms(ended.first_audio)
+    assert ended.outcome == "answered"

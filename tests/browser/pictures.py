@@ -3,7 +3,8 @@
 Every screenshot goes to the artifacts directory (``RTNB_ARTIFACTS``, else the test's temporary
 directory). With ``RTNB_IMAGES`` set, the pictures the README shows are written there too.
 Regenerate the README's pictures (the console in light and dark, the guardrail and latency
-plots, all from the real notebooks in JupyterLab) with::
+plots, the ends of notebooks 05, 06, 07 and 10 in light and dark, all from the real notebooks in
+JupyterLab) with::
 
     python -m tests.browser.pictures          # writes docs/images/*.png
 """
@@ -18,7 +19,11 @@ from typing import Any
 
 ROOT = Path(__file__).parents[2]
 IMAGES = ROOT / "docs" / "images"
-TESTS = ["tests/browser/test_console_look.py", "tests/browser/test_pictures.py"]
+TESTS = [
+    "tests/browser/test_console_look.py",
+    "tests/browser/test_pictures.py",
+    "tests/browser/test_notebook_pictures.py",
+]
 
 
 def artifacts(tmp_path: Path) -> Path:

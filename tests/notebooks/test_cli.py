@@ -73,3 +73,12 @@ def test_demo_refuses_an_answer_file_in_a_missing_directory(
     out = tmp_path / "missing" / "answer.wav"
     assert cli.main(["demo", "--out", str(out)]) == 2  # before any conversation
     assert f"--out {out}" in capsys.readouterr().err
+
+
+def test_help_lists_each_command_once() -> None:
+    text = _parsers()["rtnb"].format_help()
+    commands = [name.split()[1] for name in _parsers() if name != "rtnb"]
+    assert commands
+    for command in commands:
+        listed = re.findall(rf"^\s+(?:rtnb )?{command}\s", text, flags=re.M)
+        assert len(listed) == 1, (command, text)

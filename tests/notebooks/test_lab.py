@@ -262,6 +262,8 @@ def test_rtnb_lab_starts_jupyterlab_without_showing_the_key(tmp_path: Path) -> N
     with rtnb_lab(tmp_path, OPENAI_API_KEY=SECRET) as run:
         listing = run.get("/api/contents")
         names = {entry["name"] for entry in listing["content"]}
+        run.get("/api/contents/03_tools.ipynb")  # opened as JupyterLab opens it: checked
+        run.get("/api/contents/01_quickstart.ipynb")
         command_lines = [
             Path(f"/proc/{pid}/cmdline").read_bytes()
             for pid in _group(run.process.pid)
@@ -271,6 +273,7 @@ def test_rtnb_lab_starts_jupyterlab_without_showing_the_key(tmp_path: Path) -> N
     output = "".join(run.log)
     assert "rtnb lab: notebooks in" in output and "OpenAI Realtime API" in output
     assert {"01_quickstart.ipynb", "09_hosted_mcp.ipynb"} <= names
+    assert "not trusted" not in output  # the tutorial copies are signed
     assert SECRET not in output
     assert command_lines and all(SECRET.encode() not in line for line in command_lines)
     for path in tmp_path.rglob("*"):
@@ -381,3 +384,44 @@ def _group(pgid: int) -> list[int]:
             if int(fields[2]) == pgid:
                 pids.append(int(stat.parent.name))
     return pids
+
+
+def test_the_tutorial_copies_are_trusted_the_edited_ones_left_alone(tmp_path: Path) -> None:
+    from nbformat import NO_CONVERT, read
+    from nbformat.sign import MemorySignatureStore, NotebookNotary
+
+    from rtnb.lab.working_copy import trust_tutorials
+
+    notary = NotebookNotary(store_factory=MemorySignatureStore, secret=b"test secret")
+    copy = tmp_path / "work"
+    sync_working_copy(ROOT / "notebooks", copy)
+    edited = copy / "02_session_configuration.ipynb"
+    mine = json.loads(edited.read_text(encoding="utf-8"))
+    mine["cells"][0]["source"] = ["# My notes\n"]
+    edited.write_text(dumps(mine), encoding="utf-8")
+
+    def trusted() -> set[str]:
+        return {
+            p.name
+            for p in copy.glob("*.ipynb")
+            if notary.check_signature(read(p, as_version=NO_CONVERT))
+        }
+
+    assert trusted() == set()  # what JupyterLab warned about: "Notebook ... is not trusted"
+    signed = trust_tutorials(copy, notary)
+    names = {p.name for p in (ROOT / "notebooks").glob("*.ipynb")} - {edited.name}
+    assert set(signed) == trusted() == names
+    assert trust_tutorials(copy, notary) == []  # signed once
+
+
+def test_trusting_skips_what_is_not_a_notebook(tmp_path: Path) -> None:
+    from nbformat.sign import MemorySignatureStore, NotebookNotary
+
+    from rtnb.lab.working_copy import trust_tutorials
+
+    source, copy = tmp_path / "notebooks", tmp_path / "work"
+    source.mkdir()
+    (source / "01_quickstart.ipynb").write_text("{}", encoding="utf-8")  # as a test wheel has
+    sync_working_copy(source, copy)
+    notary = NotebookNotary(store_factory=MemorySignatureStore, secret=b"test secret")
+    assert trust_tutorials(copy, notary) == []

@@ -31,7 +31,7 @@ PARALLEL = 2
 CELL_TIMEOUT_S = 300
 SHOWN = ("text/html", "image/png", "application/vnd.jupyter.widget-view+json")
 MISSING_CELL = re.compile(r"<t[dh][^>]*>\s*(NaN|None|nan|<NA>|&lt;NA&gt;|NaT)\s*</t[dh]>")
-TABLE_NOTEBOOKS = ("01_quickstart", "03_tools", "06_interruption_and_vad")
+TABLE_NOTEBOOKS = ("01_quickstart", "03_tools", "06_interruption_and_vad", "11_evaluate")
 """Notebooks that show analysis frames (their tables must be there to be checked)."""
 
 Run = tuple[nbformat.NotebookNode, float]

@@ -99,9 +99,11 @@ async def test_speech_after_playback_finished_does_not_truncate(
     transport.push(w.response_created("r1"))
     transport.push(w.audio_delta("r1", "a1", w.pcm_ms(100)))
     transport.push(w.response_done("r1"))
-    transport.push(w.speech_started("u2"))
-    await recorder.wait_for("audio_interrupted")
-    await transport.settle()
+    transport.push(w.speech_started("u2"))  # the answer was done and (assumed) heard
+    transport.push(w.response_created("r2"))
+    await recorder.wait_for("audio_stopped")
+    await writer_flushed(session, transport)
+    assert recorder.of("audio_interrupted") == []  # a finished answer is never marked cut
     assert transport.sent_of_type("conversation.item.truncate") == []
 
 
@@ -116,6 +118,26 @@ async def test_speech_after_partial_playback_truncates_even_when_done(
     transport.push(w.speech_started("u2"))
     truncate = await transport.wait_for_sent("conversation.item.truncate")
     assert truncate["audio_end_ms"] == 250
+
+
+@pytest.mark.parametrize("reported", [None, 400.0, 398.0], ids=["unreported", "all", "rounded"])
+async def test_interrupt_after_a_finished_answer_heard_to_its_end_cuts_nothing(
+    session: RealtimeSession, transport: ScriptedTransport, reported: float | None
+) -> None:
+    recorder = Recorder(session, "audio_interrupted", "agent_start")
+    transport.push(w.response_created("r1"))
+    transport.push(w.audio_delta("r1", "a1", w.pcm_ms(400)))
+    transport.push(w.response_done("r1"))
+    await transport.settle()
+    if reported is not None:  # the player's last report: the whole answer (or rounded down)
+        session.set_playback_position("a1", reported)
+    session.interrupt()  # Interrupt clicked while idle
+    transport.push(w.response_created("r2"))
+    await recorder.wait_for("agent_start", count=2)  # every earlier event was delivered
+    await writer_flushed(session, transport)
+    assert [e.item_id for e in recorder.of("audio_interrupted")] == [None]  # only "idle"
+    assert transport.sent_of_type("conversation.item.truncate") == []
+    assert transport.sent_of_type("response.cancel") == []
 
 
 async def test_speech_without_audio_does_nothing(

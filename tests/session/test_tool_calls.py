@@ -378,3 +378,23 @@ async def test_a_tool_output_is_announced_as_a_history_update(
     call(transport, "c1", "remember", '{"fact": "tea"}')  # a background result: no new response
     await asyncio.wait_for(announced.wait(), timeout=10)
     assert seen[0] == [None]  # the call arrived before its output
+
+
+async def test_each_decision_of_a_pending_call_is_an_event(
+    session: RealtimeSession, transport: ScriptedTransport
+) -> None:
+    recorder = Recorder(session, *EVENTS, "tool_approval_decided")
+    call(transport, "c1", "pay", '{"amount": 1}')
+    first = (await recorder.wait_for("tool_approval_requested")).approval
+    session.approve(first)
+    decided = await recorder.wait_for("tool_approval_decided")
+    assert (decided.approval, decided.approved, decided.always) == (first, True, False)
+    call(transport, "c2", "pay", '{"amount": 2}')
+    second = (await recorder.wait_for("tool_approval_requested", count=2)).approval
+    session.reject(second, always_reject=True)
+    decided = await recorder.wait_for("tool_approval_decided", count=2)
+    assert (decided.approval, decided.approved, decided.always) == (second, False, True)
+    # Remembered: the third call is decided without a request, and without a decision event.
+    call(transport, "c3", "pay", '{"amount": 3}')
+    await outputs(transport, 3)
+    assert len(recorder.of("tool_approval_decided")) == 2

@@ -85,3 +85,21 @@ async def test_reject_with_a_message_and_always(session) -> None:
 def test_pretty_arguments() -> None:
     assert pretty_arguments('{"a": 1}') == '{\n  "a": 1\n}'
     assert pretty_arguments("not json") == "not json"
+
+
+async def test_decisions_taken_in_code_close_the_cards(session) -> None:
+    session, transport = session
+    approvals = Approvals(session)
+    request(transport, "call_1", "/tmp/a")
+    request(transport, "call_2", "/tmp/b")
+    await until(lambda: len(approvals.pending) == 2)
+    first, second = approvals.pending
+    session.approve(session.pending_approvals[0])
+    await until(lambda: first.decision is not None)
+    assert first.decision == "approved" and first.approve_button.disabled
+    assert "approved" in first.header.value
+    assert approvals.pending == [second]
+    session.reject(session.pending_approvals[0], always_reject=True)
+    await until(lambda: second.decision is not None)
+    assert second.decision == "rejected (always)" and second.reject_button.disabled
+    assert approvals.pending == []

@@ -153,3 +153,48 @@ async def test_a_replay_shows_the_turns_as_they_arrive(conversation, tmp_path: P
     assert first < last
     await until(lambda: "replay finished" in ui.status.value)
     await replay.close()
+
+
+async def test_replayed_text_equals_live_text(scripted, tmp_path: Path) -> None:
+    """An answer whose last words arrive just before an edit removes it reads the same live and
+    replayed, however the views' renders fall between the replayed events."""
+    from rtnb.widgets import Transcript
+
+    session, transport = scripted
+    path = tmp_path / "live.jsonl"
+    recorder = record(session, path, audio=False)
+    live = Transcript(session, interval=0.0)
+
+    def live_items() -> list:  # the history as recorded so far
+        return recorder.observer.history()
+
+    await session.connect()
+    transport.push(wire.item_added(wire.user_text_item("item_u", "I like tea.")))
+    transport.push(wire.response_created("resp_1"))
+    transport.push(wire.item_added(wire.assistant_item("item_a", "")))
+    said = ""
+    for words in ("You said:", " I", " like", " tea."):
+        said += words
+        transport.push(wire.transcript_delta("resp_1", "item_a", words))
+        await until(lambda text=said: text in [getattr(i, "text", "") for i in live_items()])
+    transport.push(wire.response_done("resp_1"))
+    await until(lambda: "You said: I like tea." in live.text)
+    transport.push(wire.item_deleted("item_a"))  # the notebook's history edit
+    await until(lambda: "[removed]" in live.text)
+    recorder.close()
+    assert live.text.splitlines()[-1] == "Weather assistant: You said: I like tea. [removed]"
+
+    replay = ReplaySession(load(path), speed=None)
+    replayed = Transcript(replay, interval=30.0)  # renders only when flushed
+
+    def render_the_partial_answer(event) -> None:
+        # The replay's view renders once while the answer reads "You said: I"; the rest of the
+        # words and the edit then come before its next render (as in a fast replay).
+        if any(getattr(item, "text", "") == "You said: I" for item in event.history):
+            replayed.flush()
+
+    replay.on("history_updated", render_the_partial_answer)  # after the view's own handler
+    await asyncio.wait_for(replay.play(), 10)
+    replayed.flush()
+    assert replayed.text == live.text
+    await replay.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+from rtnb import RealtimeAgent
 from rtnb.analysis.frames import HISTORY_COLUMNS
 from rtnb.widgets import HistoryTable, Transcript
 from rtnb.widgets.history import READABLE_COLUMNS, cell, table_rows
@@ -87,6 +88,21 @@ async def test_interruptions_are_marked_on_the_answer(scripted) -> None:
     assert line.endswith("[interrupted at 0.3 s]")  # clamped to the audio received
 
 
+async def test_an_interrupt_with_nothing_playing_adds_nothing(scripted) -> None:
+    session, transport = scripted
+    transcript = Transcript(session)
+    await session.connect()
+    await push_turns(transport, 1)
+    await until(lambda: "answer 0" in transcript.text)
+    before = transcript.text
+    seen: list[object] = []
+    session.on("audio_interrupted", seen.append)  # runs after the transcript's handler
+    session.interrupt()
+    await until(lambda: bool(seen))
+    transcript.flush()
+    assert transcript.text == before
+
+
 async def test_items_removed_from_the_history_stay_marked(scripted) -> None:
     session, transport = scripted
     transcript = Transcript(session)
@@ -135,12 +151,26 @@ async def test_the_history_table_sends_changed_rows_and_readable_columns(scripte
     await until(lambda: len(table.frame) == 6)
     table.refresh()
     header, *lines = table.text.splitlines()
-    assert header.split("\t") == READABLE_COLUMNS
+    # One agent: no agent column (it would be empty but for the first row).
+    assert header.split("\t") == [c for c in READABLE_COLUMNS if c != "agent"]
     assert "u0" not in table.text and "nan" not in table.text.lower()
-    assert [line.split("\t")[1] for line in lines] == ["Weather assistant", *[""] * 5]
+    assert "Weather assistant" not in table.text
+    assert sent.messages[-1][0]["readable"] == header.split("\t")
+    # A second agent answers: the column comes, the agent named where it changes.
+    session.update_agent(RealtimeAgent(name="Billing"))
+    transport.push(wire.item_added(wire.user_text_item("u9", "my invoice?")))
+    transport.push(wire.response_created("r9"))  # agent_start: the observer learns the agent
+    transport.push(wire.item_added(wire.assistant_item("a9", "Paid.", "completed")))
+    await until(lambda: len(table.frame) == 8)
+    table.refresh()
+    header, *lines = table.text.splitlines()
+    assert header.split("\t") == READABLE_COLUMNS
+    agents = [line.split("\t")[1] for line in lines]
+    assert agents == ["Weather assistant", *[""] * 6, "Billing"]
+    assert sent.messages[-1][0]["readable"] == READABLE_COLUMNS
     before = len(sent.messages)
     transport.push(wire.item_added(wire.user_text_item("u3", "one more")))
-    await until(lambda: len(table.frame) == 7)
+    await until(lambda: len(table.frame) == 9)
     table.refresh()
     assert entries_sent(sent)[before:] == [["u3"]]
     table.show_all = True
@@ -168,3 +198,44 @@ async def test_an_edited_history_reads_in_the_order_it_happened(scripted) -> Non
         "answer 1",
         "question one, rewritten",
     ]
+
+
+async def test_hosted_mcp_calls_are_tool_rows_live_and_replayed(tmp_path) -> None:
+    from rtnb import RealtimeAgent, RealtimeSession
+    from rtnb.testing import ScriptedTransport
+    from rtnb.widgets.record import ReplaySession, load, record
+    from tests.session.test_mcp import mcp_call_item, push_mcp_calls, weather_server
+
+    transport = ScriptedTransport()
+    agent = RealtimeAgent(name="Forecaster", tools=[weather_server()])
+    session = RealtimeSession(agent, transport=transport)
+    recorder = record(session, tmp_path / "mcp.jsonl", audio=False)
+    transcript = Transcript(session, interval=0.0)
+    await session.connect()
+    transport.push(wire.item_added(wire.user_text_item("u1", "Forecast for Oslo?")))
+    error = {"type": "tool_execution_error", "message": "the city is unknown"}
+    push_mcp_calls(
+        transport,
+        "r1",
+        mcp_call_item("m1", "Tomorrow in Oslo: rain."),
+        mcp_call_item("m2", None, error),
+    )
+    transport.push(wire.item_added(wire.assistant_item("a1", "Rain in Oslo.", "completed"), "u1"))
+    await until(lambda: "Rain in Oslo." in transcript.text and "m2" in transcript.entries)
+    transcript.flush()
+    await session.close()
+    recorder.close()
+    assert transcript.text.splitlines() == [
+        "user: Forecast for Oslo?",
+        'tool weather.get_forecast({"city": "Oslo"}) → Tomorrow in Oslo: rain.',
+        'tool weather.get_forecast({"city": "Oslo"}) → error: the city is unknown',
+        "Forecaster: Rain in Oslo.",
+    ]
+    assert transcript.entries["m2"]["status"] == "failed"
+
+    replay = ReplaySession(load(tmp_path / "mcp.jsonl"), speed=None)
+    replayed = Transcript(replay, interval=0.0)
+    await replay.play()
+    replayed.flush()
+    await replay.close()
+    assert replayed.text == transcript.text

@@ -48,7 +48,7 @@ def test_whisper_is_the_default_where_the_speech_extra_is_installed() -> None:
 
 
 def test_whisper_hears_open_vocabulary_questions(engine: whisper.WhisperEngine) -> None:
-    from bench.speech import align_words
+    from rtnb.eval.wer import align_words
 
     heard = {
         question: engine.transcribe(silence(300) + spoken(question, "en-gb-x-rp") + silence(500))
@@ -99,7 +99,7 @@ async def test_whisper_stops_where_the_speech_stops() -> None:
     # Through server VAD, as a user's audio goes. With half a second of silence after the turn
     # Whisper went on: "Remind me to call the dentist on Friday. Remind meet", "Tell me the time
     # in Lima Tell me my time", "play some jazz music in the kitchen play some Jazz music in".
-    from bench.speech import align_words
+    from rtnb.eval.wer import align_words
 
     said = {
         "Remind me to call the dentist on Friday.": "en-us",
