@@ -28,13 +28,11 @@ STATUSES = ("passed", "failed", "not judged", "timeout", "error")
 """A run's ``status``: every check passed; a check failed; a ``judge`` check could not be graded
 (and none failed); the run did not end within its time limit; the agent, a tool or the session
 raised."""
+VARIANT_COLUMNS = ("voice", "noise_db", "speed")
+RUN_KEY = ["index", "scenario", *VARIANT_COLUMNS, "repeat"]
+"""The columns that name a run, first in both frames."""
 RUN_COLUMNS = [
-    "index",
-    "scenario",
-    "voice",
-    "noise_db",
-    "speed",
-    "repeat",
+    *RUN_KEY,
     "status",
     "passed",
     "failures",
@@ -47,19 +45,7 @@ RUN_COLUMNS = [
     "error",
     "recording",
 ]
-CHECK_COLUMNS = [
-    "index",
-    "scenario",
-    "voice",
-    "noise_db",
-    "speed",
-    "repeat",
-    "expectation",
-    "kind",
-    "passed",
-    "reason",
-]
-VARIANT_COLUMNS = ("voice", "noise_db", "speed")
+CHECK_COLUMNS = [*RUN_KEY, "expectation", "kind", "passed", "reason"]
 
 
 @dataclass
