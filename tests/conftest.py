@@ -1,8 +1,14 @@
-"""Suite-wide: in CI (``CI`` set, as ``.ci/run`` does) no test may vanish as a skip.
+"""Suite-wide: in CI (``CI`` set, as ``.ci/run`` does) no test may vanish as a skip; the tests
+run on one pytest-xdist worker per core.
 
 Every test dependency is in the ``test`` extra, so a skip in CI means something is missing: it is
 reported as a failure. The only skips kept are for outside services CI is not given an address
 for (``ALLOWED_IN_CI``).
+
+Many tests wait on real-time audio, a browser or a subprocess, so workers (``-n auto
+--dist loadgroup`` in pyproject.toml's addopts; ``-n 0`` runs in one process) divide the suite's
+time by about the number of cores. Tests that share a fixture made once for many tests run on one
+worker (:func:`pytest_collection_modifyitems`).
 """
 
 from __future__ import annotations
@@ -26,6 +32,48 @@ def _fail_skip_in_ci(report: pytest.TestReport | pytest.CollectReport) -> None:
         return
     report.outcome = "failed"
     report.longrepr = f"skipped in CI, where every test dependency must be installed: {reason}"
+
+
+SCOPES = ("module", "package", "session")
+
+
+def _shared_fixture_home(item: pytest.Item) -> str | None:
+    """Where the widest fixture of this project that outlives a test is defined (a module or a
+    folder's conftest), or None when the test uses none."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return None
+    homes = [
+        (SCOPES.index(fixturedef.scope), fixturedef.baseid)
+        for name in info.names_closure
+        for fixturedef in info.name2fixturedefs.get(name, ())
+        # baseid is "" for the fixtures of pytest and its plugins
+        if fixturedef.baseid and fixturedef.scope in SCOPES
+    ]
+    return max(homes)[1] if homes else None
+
+
+MAX_WORKERS = 4
+"""``-n auto`` uses the cores this process may run on, at most this many: each worker loads the
+speech models (about 1 GB), and the largest groups (browser, notebooks) take one worker each."""
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """The workers of ``-n auto``: one per usable core, at most ``MAX_WORKERS``."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(cores or 1, MAX_WORKERS))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """With pytest-xdist (``-n``, pyproject.toml's addopts), tests that share a fixture wider
+    than a test (one JupyterLab and chromium, the notebook runs, a loaded model, an observed
+    conversation) run on one worker, so it is made once (``--dist loadgroup``)."""
+    for item in items:
+        home = _shared_fixture_home(item)
+        if home is not None and item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(home))
 
 
 @pytest.hookimpl(hookwrapper=True)
