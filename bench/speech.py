@@ -285,38 +285,19 @@ def _before_fix() -> Callable[[bytes, int, str], str]:
     """The decoding this benchmark's fix replaced, kept here for the side-by-side rows: the
     encoder saw the utterance plus 0.5 s of silence, and a transcript that started over was cut
     at the restart (a guess from the text's shape, not from the audio)."""
-    import math
+    from dataclasses import replace
 
-    from rtnb.local.speech.whisper import WHISPER_RATE, _to_whisper_rate, load_whisper
+    from rtnb.local.speech.whisper import _to_whisper_rate, load_whisper
     from rtnb.protocol.audio import to_int16
 
-    engine = load_whisper()
-    model = engine.model
+    engine = replace(load_whisper(), silence_after_s=0.5)
 
     def transcribe(pcm16: bytes, sample_rate: int, prompt: str) -> str:
         samples = to_int16(pcm16)
         if samples.size == 0 or int(np.abs(samples.astype(np.int32)).max()) < 300:
             return ""
-        audio = _to_whisper_rate(samples, sample_rate)
-        padded = np.concatenate([audio, np.zeros(WHISPER_RATE // 2, np.float32)])
-        features = model.feature_extractor(padded)
-        encoded = model.encode(features[:, : features.shape[-1] - features.shape[-1] % 2])
-        sot = model.get_prompt(engine._tokenizer, engine._prompt_tokens(prompt), True)
-        budget = math.ceil(audio.size / WHISPER_RATE * 6) + 8
-        result = model.model.generate(
-            encoded,
-            [sot],
-            beam_size=engine.beam_size,
-            max_length=min(len(sot) + budget, model.max_length),
-            return_no_speech_prob=True,
-            return_scores=True,
-            suppress_blank=True,
-            suppress_tokens=[-1],
-            no_repeat_ngram_size=3,
-        )[0]
-        if result.no_speech_prob > 0.6 and result.scores[0] < -1.0:
-            return ""
-        return _cut_restart(engine._tokenizer.decode(result.sequences_ids[0]).strip())
+        decoded = engine.decode_fitted(_to_whisper_rate(samples, sample_rate), prompt)
+        return "" if decoded is None else _cut_restart(decoded.text())
 
     return transcribe
 

@@ -33,6 +33,7 @@ from rtnb.protocol.audio import resample, to_int16
 __all__ = [
     "BUNDLED_MODEL_SHA256",
     "DEFAULT_BEAM_SIZE",
+    "FittedDecoding",
     "ModelFileError",
     "WhisperEngine",
     "bundled_model_dir",
@@ -105,6 +106,20 @@ def check_model_file(path: Path, sha256: str) -> None:
         )
 
 
+@dataclass(frozen=True)
+class FittedDecoding:
+    """What :meth:`WhisperEngine.decode_fitted` decoded, with what aligning its words needs."""
+
+    tokens: list[int]
+    encoded: Any  # ctranslate2.StorageView of the encoder's output
+    frames: int
+    tokenizer: Any  # faster_whisper.tokenizer.Tokenizer
+
+    def text(self) -> str:
+        """The decoded text, as Whisper wrote it."""
+        return str(self.tokenizer.decode(self.tokens)).strip()
+
+
 @dataclass
 class WhisperEngine:
     """A loaded Whisper model: :meth:`transcribe` turns PCM16 speech into text.
@@ -158,10 +173,25 @@ class WhisperEngine:
         return self._tokenizer.encode(" " + text) if text else []
 
     def _transcribe_fitted(self, audio: np.ndarray, prompt: str, language: str) -> str:
+        decoded = self.decode_fitted(audio, prompt, language)
+        if decoded is None:
+            return ""
+        words = self.model.find_alignment(
+            decoded.tokenizer, [decoded.tokens], decoded.encoded, decoded.frames
+        )[0]
+        if not words:
+            return decoded.text()
+        return heard_words(words, audio.size / WHISPER_RATE)
+
+    def decode_fitted(
+        self, audio: np.ndarray, prompt: str = "", language: str = ""
+    ) -> FittedDecoding | None:
+        """Decode 16 kHz float ``audio`` followed by :attr:`silence_after_s` of silence, before
+        the guard that drops words aligned after the audio (``None``: Whisper hears no speech).
+        Callers hold no lock: :meth:`transcribe` is the thread-safe entry point."""
         model = self.model
         silence = np.zeros(int(WHISPER_RATE * self.silence_after_s), np.float32)
-        padded = np.concatenate([audio, silence])
-        features = model.feature_extractor(padded)
+        features = model.feature_extractor(np.concatenate([audio, silence]))
         frames = features.shape[-1] - features.shape[-1] % 2
         encoded = model.encode(features[:, :frames])
         tokenizer = self._tokenizer_for(language)
@@ -179,11 +209,8 @@ class WhisperEngine:
             no_repeat_ngram_size=_NO_REPEAT_NGRAM,
         )[0]
         if result.no_speech_prob > _NO_SPEECH and result.scores[0] < -1.0:
-            return ""
-        tokens = result.sequences_ids[0]
-        spoken_s = audio.size / WHISPER_RATE
-        words = model.find_alignment(tokenizer, [tokens], encoded, frames)[0]
-        return heard_words(words, spoken_s) if words else tokenizer.decode(tokens).strip()
+            return None
+        return FittedDecoding(result.sequences_ids[0], encoded, frames, tokenizer)
 
     def _transcribe_long(self, audio: np.ndarray, prompt: str, language: str) -> str:
         segments, _ = self.model.transcribe(
