@@ -8,15 +8,15 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from rtnb.eval import load_suite, run
+from rtnb.eval import load_suite, run, word_errors
 
 from .conftest import SUITES
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 SAME = ["scenario", "voice", "noise_db", "speed", "repeat", "status", "passed", "failures"]
-SAME += ["heard", "tool_calls", "answer"]
-"""Everything but timings (and the recording's path)."""
+SAME += ["tool_calls", "answer"]
+"""Everything but timings, the recording's path and ``heard`` (compared word by word below)."""
 
 
 @pytest.fixture
@@ -43,6 +43,12 @@ async def test_ray_gives_the_in_process_rows(ray_cluster: Any) -> None:
         if mine.at[i, column] != theirs.at[i, column]
     ]
     assert not differences, "\n".join(differences)
+    # Whisper's arithmetic differs a little between processes (a Ray worker runs other thread
+    # settings): one CI run heard "What is not weather in Paris?" on Ray for the same bytes.
+    # The executor must hand over the same audio, so the transcripts differ by a word at most.
+    for i in mine.index:
+        heard_here, heard_there = local.frame.at[i, "heard"], remote.frame.at[i, "heard"]
+        assert word_errors(heard_here, heard_there)[0] <= 1, (i, heard_here, heard_there)
     timing = "first_audio_within_ms"
     local_checks, remote_checks = local.checks, remote.checks
     pd.testing.assert_frame_equal(
