@@ -12,7 +12,9 @@ Each voice loads once per process (about 1-2 s, more on busy cores; :func:`load_
 ahead of time; the joe model's SHA-256 is checked first) and is then shared: piper's phonemiser
 holds its own lock and ``InferenceSession.run`` is thread-safe, so callers on several threads
 (``asyncio.to_thread``) need no further locking. Piper draws fresh noise on every call, so the
-same text does not give bit-identical audio twice.
+same text does not give bit-identical audio twice, except in ``shimmer``: the user's default
+voice (:data:`rtnb.local.speech.tts.PIPER_USER_VOICE`) speaks without noise, so a simulated user
+says a sentence with the same samples in every run and evaluations compare like with like.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ STYLES: dict[str, Style] = {
     "coral": Style(length_scale=0.97, pitch=1.08, noise_scale=0.6),
     "echo": Style(length_scale=1.0, pitch=0.92, noise_scale=0.5),
     "sage": Style(length_scale=1.06, pitch=1.05, noise_w=0.6),
-    "shimmer": Style(length_scale=0.95, pitch=1.1),
+    "shimmer": Style(length_scale=0.95, pitch=1.1, noise_scale=0.0, noise_w=0.0),
     "verse": Style(length_scale=0.92, pitch=1.0, noise_w=1.0),
     "marin": Style(length_scale=1.0, pitch=1.06, noise_scale=0.75),
     "cedar": Style(length_scale=1.08, pitch=0.9),

@@ -12,6 +12,7 @@ import pytest
 
 from rtnb.local.speech import piper_voice
 from rtnb.local.speech.tts import (
+    PIPER_USER_VOICE,
     VOICES,
     WHISPER_USER_VOICE,
     default_tts_engine,
@@ -225,3 +226,11 @@ def test_concurrent_calls_from_threads() -> None:
     assert all(duration_ms(pcm) > 1000 for pcm in results)
     assert close(results[1], results[3])
     assert close(results[1], synthesize(QUESTION, voice=WHISPER_USER_VOICE))
+
+
+def test_the_users_voice_says_a_sentence_the_same_way_every_time() -> None:
+    # No noise_free fixture: the shipped style itself must be repeatable, or an evaluation's
+    # simulated user says each scenario differently from one run to the next.
+    assert synthesize(QUESTION, voice=PIPER_USER_VOICE, engine="piper") == synthesize(
+        QUESTION, voice=PIPER_USER_VOICE, engine="piper"
+    )
