@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -16,6 +17,8 @@ from rtnb.lab.app import COPY_DIR
 from rtnb.local.server import start_local_server
 from rtnb.local.speech.whisper import DEFAULT_BEAM_SIZE
 
+SERVE_TOKEN_VARIABLE = "RTNB_SERVE_TOKEN"
+"""Environment variable ``rtnb serve`` takes its token from when ``--token`` is not given."""
 DEMO_QUESTION = "What is the weather in Paris?"
 DEMO_OUT = "rtnb-demo-answer.wav"
 
@@ -103,7 +106,11 @@ def _parser() -> argparse.ArgumentParser:
         "--port", type=int, default=8765, help="port (default: 8765; 0 picks a free one)"
     )
     serve.add_argument(
-        "--token", default=None, help="require this bearer token from clients (default: none)"
+        "--token",
+        default=os.environ.get(SERVE_TOKEN_VARIABLE) or None,
+        help=f"require this bearer token from clients (default: ${SERVE_TOKEN_VARIABLE} when set, "
+        "else none; the variable keeps the token out of the process list that other users "
+        "of the machine can read)",
     )
     serve.add_argument(
         "--allow-remote", action="store_true", help="allow binding a non-loopback address"

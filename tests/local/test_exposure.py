@@ -4,11 +4,14 @@ the server a session starts requires a token only that session knows."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import logging
+import os
 import secrets
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 
 import pytest
 from websockets.asyncio.client import connect
@@ -103,33 +106,57 @@ async def test_a_sessions_embedded_server_answers_only_that_session(
     assert [text[:200] for text in texts if token in text] == []
 
 
-@pytest.mark.parametrize(
-    ("options", "says"),
-    [(["--token", "s3cret"], "bearer token required"), ([], "no token required")],
-)
-async def test_serve_command_says_whether_a_token_is_required(
-    options: list[str], says: str
-) -> None:
-    command = [
-        "serve",
-        "--port",
-        "0",
-        "--stt",
-        "pocketsphinx",
-        "--vad",
-        "webrtc",
-        "--tts",
-        "espeak",
-    ]
+SERVE = ["serve", "--port", "0", "--stt", "pocketsphinx", "--vad", "webrtc", "--tts", "espeak"]
+
+
+@contextlib.asynccontextmanager
+async def serve_command(options: list[str], env: dict[str, str]) -> AsyncIterator[str]:
+    """``rtnb serve`` in a subprocess; yields its start-up line."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "rtnb.cli", *command, *options, stdout=asyncio.subprocess.PIPE
+        sys.executable,
+        "-m",
+        "rtnb.cli",
+        *SERVE,
+        *options,
+        stdout=asyncio.subprocess.PIPE,
+        env={k: v for k, v in os.environ.items() if k != "RTNB_SERVE_TOKEN"} | env,
     )
     try:
         assert process.stdout is not None
-        line = (await asyncio.wait_for(process.stdout.readline(), 120)).decode()
+        yield (await asyncio.wait_for(process.stdout.readline(), 120)).decode()
     finally:
         process.terminate()
         await process.wait()
+
+
+@pytest.mark.parametrize(
+    ("options", "env", "says"),
+    [
+        (["--token", "s3cret"], {}, "bearer token required"),
+        ([], {"RTNB_SERVE_TOKEN": "s3cret"}, "bearer token required"),
+        ([], {}, "no token required"),
+    ],
+    ids=["option", "variable", "none"],
+)
+async def test_serve_command_says_whether_a_token_is_required(
+    options: list[str], env: dict[str, str], says: str
+) -> None:
+    async with serve_command(options, env) as line:
+        pass
     assert line.startswith("rtnb local realtime server at ws://127.0.0.1:")
     assert f"/v1/realtime  ({says}; Ctrl-C to stop)" in line
     assert "s3cret" not in line
+
+
+async def test_serve_command_takes_its_token_from_the_environment() -> None:
+    # Out of the command line, the token is out of `ps` for the machine's other users.
+    async with serve_command([], {"RTNB_SERVE_TOKEN": "s3cret"}) as line:
+        url = line.split(" at ", 1)[1].split()[0]
+        with pytest.raises(InvalidStatus) as refused:
+            await connect(url)
+        assert refused.value.response.status_code == 401
+        client = await WireClient.open(url, additional_headers={"Authorization": "Bearer s3cret"})
+        try:
+            await client.wait_for("session.created")
+        finally:
+            await client.close()
