@@ -60,7 +60,8 @@ def header_html(
 
 def answerer_fields(session: Any) -> list[tuple[str, str]]:
     """Who answers, as header fields: the embedded server's ``policy`` (deterministic, or the
-    chat model it asks) on the local backend, else the Realtime ``model``; none for a replay.
+    chat model it asks) on the local backend, else the Realtime ``model``; none for a replay,
+    nor before the session has connected (the backend, so who answers, is not known yet).
 
     On the local backend the Realtime model name is only a label the server ignores.
     """
@@ -69,8 +70,9 @@ def answerer_fields(session: Any) -> list[tuple[str, str]]:
     policy = (getattr(session, "engines", None) or {}).get("policy")
     if policy:
         return [("policy", str(policy))]
-    if getattr(session, "backend", None) == "local":
-        return []  # a server started elsewhere: its policy is not known here
+    backend = getattr(session, "backend", None)
+    if backend is None or backend == "local":
+        return []  # not connected yet, or a server started elsewhere (its policy not known here)
     model = getattr(session, "model", None)
     return [("model", str(model))] if model else []
 

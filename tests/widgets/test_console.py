@@ -173,6 +173,8 @@ async def test_the_header_names_the_local_policy_not_a_realtime_model() -> None:
     session = RealtimeSession(RealtimeAgent(name="A"), server_options={"realtime_pacing": False})
     ui = console(session)
     try:
+        # Before connecting, who answers is not known: no Realtime model name stands in for it.
+        assert "model:" not in header_text(ui) and "gpt-realtime" not in header_text(ui)
         await session.connect()
         await until(lambda: "backend: local" in header_text(ui))
         header = header_text(ui)
