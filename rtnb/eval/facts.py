@@ -23,7 +23,8 @@ TOOL_ERROR_PREFIX = "Error running tool "
 
 @dataclass(frozen=True)
 class ToolCallFact:
-    """One function call the model made (approved, rejected or not run), in order."""
+    """One tool call the model made: a function call (approved, rejected or not run), in order,
+    then the hosted MCP calls that completed."""
 
     name: str
     arguments: Any
@@ -88,6 +89,12 @@ def run_facts(records: list[Record]) -> RunFacts:
         ToolCallFact(item.get("name") or "", _parse(item.get("arguments")), item.get("output"))
         for item in items
         if item["type"] == "function_call"
+    ]
+    # Hosted MCP calls are not history items: their completion events say what ran.
+    calls += [
+        ToolCallFact(str(r.get("tool") or ""), _parse(r.get("arguments")), r.get("output"))
+        for r in records
+        if r["event"] == "mcp_tool_call_completed"
     ]
     tool_errors = [
         str(r.get("output"))

@@ -8,8 +8,11 @@ from typing import Any
 
 import pytest
 
+from rtnb import RealtimeAgent
 from rtnb.eval import run
+from rtnb.local.mcp.demo_server import start_demo_mcp_server
 from rtnb.protocol.audio import SAMPLE_RATE
+from rtnb.session.mcp import hosted_mcp_tool
 from tests.spoken import spoken
 
 from .conftest import suite
@@ -114,3 +117,50 @@ async def test_interrupt_after_ms_cuts_the_answer(shop: dict[str, Any], action: 
     assert cuts[0]["audio_end_ms"] == 300  # what the simulated listener heard
     assert result.facts.answer.endswith("You are welcome.")  # the barge-in was answered
     assert result.status == "passed"
+
+
+async def test_hosted_mcp_calls_are_approved_rejected_and_checked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The MCP server's tools are known only once a session lists them: the suite names them
+    # anyway, approves and rejects their calls and checks them like function tools.
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("RTNB_LLM_URL", raising=False)
+    server = start_demo_mcp_server()
+    try:
+        weather = hosted_mcp_tool(
+            server_label="weather", server_url=server.url, require_approval="always"
+        )
+        agent = RealtimeAgent(
+            name="Forecaster", instructions="Answer weather questions.", tools=[weather]
+        )
+        ask = {"type": "What is the weather forecast for Paris?"}
+        results = await run(
+            {
+                "agent": agent,
+                "timeout_s": 60,
+                "scenarios": [
+                    {
+                        "name": "approved",
+                        "turns": [ask, {"approve": "get_forecast"}],
+                        "expect": [
+                            {"tool": "get_forecast", "args": {"city": "Paris"}},
+                            {"answer_contains": "sunny"},
+                        ],
+                    },
+                    {
+                        "name": "rejected",
+                        "turns": [ask, {"reject": "get_forecast"}],
+                        "expect": [{"no_tool": "get_forecast"}],
+                    },
+                ],
+            },
+            progress=False,
+        )
+    finally:
+        server.stop()
+    frame = results.frame.set_index("scenario")
+    assert frame.loc["approved", "status"] == "passed", results.checks
+    assert frame.loc["approved", "answer"] == "Tomorrow in Paris: sunny and 24 degrees."
+    assert frame.loc["rejected", "status"] == "passed", results.checks
+    assert [call.name for call in server.calls] == ["get_forecast"]  # the approved run only
