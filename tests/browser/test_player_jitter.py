@@ -124,10 +124,11 @@ def test_jittered_audio_plays_through_after_one_adaptation(
     assert result["played_ms"] == pytest.approx(result["sent_ms"], abs=0.05)
     # ... and after the first underrun, none that the buffer could have avoided: each later one
     # was ended by audio later than the peak lateness the buffer had learned (a fixed buffer runs
-    # dry again at the same lateness; this one only at a new record).
+    # dry again at the same lateness; this one only at a new record), or, once that peak is past
+    # the cap (`max_buffer_ms`: the target stops there), later than the target it could hold.
     _first, *later = result["underrun_log"] or [None]
     for row in later:
-        assert row["late_ms"] > row["peak_ms"], row
+        assert row["late_ms"] > min(row["peak_ms"], row["target_ms"]), row
     # The last position of audio that ran dry reached the kernel, though held back.
     assert result["tail"][1] == pytest.approx(result["tail"][0], abs=0.05)
     # The target followed the injected jitter, above the 100 ms pre-buffer it started from.
