@@ -9,8 +9,9 @@ downloads where the network allows; nothing does by default).
 Whisper encodes 30 s windows; a short utterance padded to 30 s costs ~0.85 s on 2 cores. Here the
 encoder sees a window fitted to the utterance: its length plus :data:`SILENCE_AFTER_S` of silence,
 enough for Whisper to hear that the speech has ended (with half a second it went on talking and
-said part of the sentence again). What it still places after the end of the audio (word
-alignments from its cross-attention) was not said and is dropped. Decoding is at temperature 0
+said part of the sentence again). What it still places after the end of the voice (word
+alignments from its cross-attention, against :func:`speech_end_s`: a turn from server VAD ends
+with the silence the VAD waited for) was not said and is dropped. Decoding is at temperature 0
 and the new tokens are bounded by the audio's length.
 """
 
@@ -59,6 +60,9 @@ _WINDOW_S = 30.0  # Whisper's window: longer audio goes through faster-whisper's
 _TOKENS_PER_S = 6  # fast speech is ~4 tokens/s; the bound stops runaway repetition early
 _SILENCE_PEAK = 300  # int16 peak below which the audio holds no speech (about -40 dBFS)
 _NO_SPEECH = 0.6  # Whisper's own no-speech probability threshold
+_QUIET_DB = -35.0  # a 20 ms frame this far below the loudest frame holds no speech
+_FLOOR_RMS = 0.002  # nor one quieter than this (about -54 dBFS), whatever the loudest
+_WORD_START_SLACK_S = 0.15  # alignments place a word's start up to a few frames late
 _NO_REPEAT_NGRAM = 3  # a loop repeats its words; a question hardly ever repeats three of them
 _PROMPT_CHARS = 600  # the prompt keeps the end of long instructions (Whisper takes ~220 tokens)
 
@@ -181,13 +185,13 @@ class WhisperEngine:
         )[0]
         if not words:
             return decoded.text()
-        return heard_words(words, audio.size / WHISPER_RATE)
+        return heard_words(words, speech_end_s(audio) + _WORD_START_SLACK_S)
 
     def decode_fitted(
         self, audio: np.ndarray, prompt: str = "", language: str = ""
     ) -> FittedDecoding | None:
         """Decode 16 kHz float ``audio`` followed by :attr:`silence_after_s` of silence, before
-        the guard that drops words aligned after the audio (``None``: Whisper hears no speech).
+        the guard that drops words aligned after the voice (``None``: Whisper hears no speech).
         Callers hold no lock: :meth:`transcribe` is the thread-safe entry point."""
         model = self.model
         silence = np.zeros(int(WHISPER_RATE * self.silence_after_s), np.float32)
@@ -244,6 +248,23 @@ def _to_whisper_rate(samples: np.ndarray, sample_rate: int) -> np.ndarray:
         except ImportError:
             audio = resample(samples, sample_rate, WHISPER_RATE)
     return np.asarray(audio, dtype=np.float32) / 32768.0
+
+
+def speech_end_s(audio: np.ndarray) -> float:
+    """Where the voice stops in 16 kHz float ``audio``: the end of its last 20 ms frame within
+    :data:`_QUIET_DB` of the loudest (and above a floor). A turn ends with the silence server VAD
+    waited for; a word Whisper places in it was not said. Audio that never falls quiet (noise)
+    ends where it ends."""
+    frame = WHISPER_RATE // 50
+    usable = audio[: audio.size // frame * frame]
+    if usable.size == 0:
+        return audio.size / WHISPER_RATE
+    rms = np.sqrt(np.mean(usable.reshape(-1, frame).astype(np.float64) ** 2, axis=1))
+    level = max(float(rms.max()) * 10 ** (_QUIET_DB / 20), _FLOOR_RMS)
+    loud = np.flatnonzero(rms > level)
+    if loud.size == 0:
+        return audio.size / WHISPER_RATE
+    return float(min(audio.size, (int(loud[-1]) + 1) * frame) / WHISPER_RATE)
 
 
 def heard_words(words: list[dict[str, Any]], spoken_s: float) -> str:

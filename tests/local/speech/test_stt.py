@@ -95,6 +95,20 @@ def test_words_whisper_places_after_the_audio_are_dropped() -> None:
     assert whisper.heard_words(words[:1], spoken_s=0.0) == ""
 
 
+def test_the_speech_ends_where_the_voice_stops_not_where_the_turn_does() -> None:
+    # A CI run heard "Tell me the time in Lima Tell": Whisper placed "Tell" in the half second
+    # of silence that ended the turn, inside the audio, so a guard at the audio's end kept it.
+    speech = to_int16(spoken("Tell me the time in Lima.", "en-us+f2")).astype(np.float32) / 32768
+    speech = np.asarray(resample(speech, 24_000, 16_000), dtype=np.float32)
+    quiet = np.zeros(8_000, np.float32)  # 0.5 s
+    end = whisper.speech_end_s(np.concatenate([quiet, speech, quiet]))
+    spoken_end = (quiet.size + speech.size) / 16_000
+    assert spoken_end - 0.1 < end <= spoken_end
+    noisy = np.random.default_rng(0).normal(0, 0.05, 16_000).astype(np.float32)
+    assert whisper.speech_end_s(noisy) == 1.0  # never quiet: ends where the audio does
+    assert whisper.speech_end_s(np.zeros(16_000, np.float32)) == 1.0
+
+
 async def test_whisper_stops_where_the_speech_stops() -> None:
     # Through server VAD, as a user's audio goes. With half a second of silence after the turn
     # Whisper went on: "Remind me to call the dentist on Friday. Remind meet", "Tell me the time
