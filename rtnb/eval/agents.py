@@ -99,9 +99,9 @@ def check_agent(suite: Suite, agent: RealtimeAgent) -> None:
         for kind, value, at in named:
             values = value if isinstance(value, list) else [value]
             if kind in ("tool", "no_tool", "approve", "reject"):
-                missing = [v for v in values if isinstance(v, str) and v not in tools]
                 if hosted:
                     continue
+                missing = [v for v in values if isinstance(v, str) and v not in tools]
                 known = tools
             elif kind == "handoff_to":
                 missing = [v for v in values if v not in names]

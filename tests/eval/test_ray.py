@@ -43,8 +43,9 @@ async def test_ray_gives_the_in_process_rows(ray_cluster: Any) -> None:
         if mine.at[i, column] != theirs.at[i, column]
     ]
     assert not differences, "\n".join(differences)
-    # Whisper's arithmetic differs a little between processes (a Ray worker runs other thread
-    # settings): one CI run heard "What is not weather in Paris?" on Ray for the same bytes.
+    # Whisper's multi-threaded arithmetic differs a little between processes (two fresh
+    # processes with the same settings too): one CI run heard "What is not weather in Paris?" on
+    # Ray for the same bytes.
     # The executor must hand over the same audio, so the transcripts differ by a word at most.
     for i in mine.index:
         heard_here, heard_there = local.frame.at[i, "heard"], remote.frame.at[i, "heard"]

@@ -18,6 +18,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from rtnb import RealtimeAgent, RealtimeSession
+from rtnb.cli import SERVE_TOKEN_VARIABLE
 from rtnb.local.server import start_local_server
 from rtnb.session import backend
 from tests.wire import WireClient
@@ -119,7 +120,7 @@ async def serve_command(options: list[str], env: dict[str, str]) -> AsyncIterato
         *SERVE,
         *options,
         stdout=asyncio.subprocess.PIPE,
-        env={k: v for k, v in os.environ.items() if k != "RTNB_SERVE_TOKEN"} | env,
+        env={k: v for k, v in os.environ.items() if k != SERVE_TOKEN_VARIABLE} | env,
     )
     try:
         assert process.stdout is not None
@@ -133,7 +134,7 @@ async def serve_command(options: list[str], env: dict[str, str]) -> AsyncIterato
     ("options", "env", "says"),
     [
         (["--token", "s3cret"], {}, "bearer token required"),
-        ([], {"RTNB_SERVE_TOKEN": "s3cret"}, "bearer token required"),
+        ([], {SERVE_TOKEN_VARIABLE: "s3cret"}, "bearer token required"),
         ([], {}, "no token required"),
     ],
     ids=["option", "variable", "none"],
@@ -150,7 +151,7 @@ async def test_serve_command_says_whether_a_token_is_required(
 
 async def test_serve_command_takes_its_token_from_the_environment() -> None:
     # Out of the command line, the token is out of `ps` for the machine's other users.
-    async with serve_command([], {"RTNB_SERVE_TOKEN": "s3cret"}) as line:
+    async with serve_command([], {SERVE_TOKEN_VARIABLE: "s3cret"}) as line:
         url = line.split(" at ", 1)[1].split()[0]
         with pytest.raises(InvalidStatus) as refused:
             await connect(url)

@@ -264,15 +264,16 @@ def speech_end_s(audio: np.ndarray) -> float:
     loud = np.flatnonzero(rms > level)
     if loud.size == 0:
         return audio.size / WHISPER_RATE
-    return float(min(audio.size, (int(loud[-1]) + 1) * frame) / WHISPER_RATE)
+    return (int(loud[-1]) + 1) * frame / WHISPER_RATE
 
 
 def heard_words(words: list[dict[str, Any]], spoken_s: float) -> str:
-    """The text of the aligned ``words`` that start inside the audio (before ``spoken_s``).
+    """The text of the aligned ``words`` that start before ``spoken_s`` (where the voice stops).
 
     ``words`` are faster-whisper's alignments (``word`` with its leading space, ``start`` in
-    seconds). A word that starts in the silence appended after the audio was not said there:
-    Whisper went on talking. Punctuation goes with the word before it.
+    seconds). A word that starts in the silence after the voice (the silence that ended the
+    turn, or the silence appended for the encoder) was not said there: Whisper went on talking.
+    Punctuation goes with the word before it.
     """
     kept: list[str] = []
     keeping = True
