@@ -31,7 +31,7 @@ import numpy as np
 
 from rtnb.protocol.audio import SAMPLE_RATE, resample
 
-__all__ = ["STYLES", "PiperVoiceError", "Style", "available", "load_voice", "speak"]
+__all__ = ["STYLES", "PiperVoiceError", "Style", "available", "load_voice", "phonemize", "speak"]
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,7 @@ _SHA256 = {
 _MIN_LENGTH_SCALE, _MAX_LENGTH_SCALE = 0.25, 4.0
 _VOLUME = 0.85  # piper peaks at full scale; leave headroom for the resampler's overshoot
 _PAUSE_MS = 120  # between the sentences piper itself finds inside one text
+_GLIDE = "ʲ"
 
 _lock = threading.Lock()
 _voices: dict[str, Any] = {}
@@ -160,11 +161,38 @@ def speak(text: str, *, voice: str = "alloy", speed: float = 1.0) -> np.ndarray:
         length_scale=length * style.pitch,  # playing it back at a higher pitch shortens it
         noise_scale=style.noise_scale,
         noise_w_scale=style.noise_w,
-        volume=_VOLUME,
     )
     parts: list[np.ndarray] = []
-    for chunk in piper.synthesize(text, syn_config=config):
+    for phonemes in phonemize(piper, text):
+        audio = np.asarray(piper.phoneme_ids_to_audio(piper.phonemes_to_ids(phonemes), config))
+        peak = float(np.abs(audio).max()) if audio.size else 0.0
+        if peak < 1e-8:  # nothing to hear: no sentence and no pause
+            continue
         if parts:
             parts.append(np.zeros(SAMPLE_RATE * _PAUSE_MS // 1000, np.int16))
-        parts.append(_to_session_rate(chunk.audio_float_array, chunk.sample_rate * style.pitch))
+        rate = piper.config.sample_rate * style.pitch
+        parts.append(_to_session_rate(audio / peak * _VOLUME, rate))
     return np.concatenate(parts) if parts else np.zeros(0, np.int16)
+
+
+def phonemize(piper: Any, text: str) -> list[list[str]]:
+    """The phonemes piper speaks for ``text``, one list per sentence, without the glide that
+    espeak-ng marks after an /i/ before a vowel.
+
+    The espeak-ng inside piper-tts 1.8 writes a linking glide "ʲ" after /i/ and /iː/ when a vowel
+    follows ("tell me a joke" is ``m iː ʲ ɐ``), a change after espeak-ng 1.52 (its issue #2367)
+    that the voices never heard in training: joe speaks it as a consonant, and Whisper writes
+    "tell me the joke". Without it, piper says what espeak-ng 1.52 gave the voice to learn.
+    """
+    sentences = piper.phonemize(text)
+    return [_without_i_glide(sentence) for sentence in sentences if sentence]
+
+
+def _without_i_glide(phonemes: list[str]) -> list[str]:
+    kept: list[str] = []
+    for phoneme in phonemes:
+        after_i = kept[-1:] == ["i"] or kept[-2:] == ["i", "ː"]
+        if phoneme == _GLIDE and after_i:
+            continue
+        kept.append(phoneme)
+    return kept
