@@ -46,6 +46,8 @@ _TENS = {
 }
 _SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000}
 _CURRENCY = {"$": "dollars", "€": "euros", "£": "pounds", "¥": "yen"}
+_TITLES = {"dr": "doctor", "mr": "mister", "mrs": "missus", "prof": "professor"}
+"""Titles recognisers abbreviate ("Dr. Smith"), as Whisper's own English normaliser spells them."""
 
 _TOKEN = re.compile(r"[$€£¥]?\d[\d,]*(?:\.\d+)?%?|[a-z]+(?:'[a-z]+)?|[$€£¥%]", re.IGNORECASE)
 
@@ -122,10 +124,12 @@ def find_numbers(text: str) -> list[float]:
 
 
 def canonical_words(text: str) -> list[str]:
-    """Lowercase words with numbers as digit strings, one digit a word, and currency symbols as
-    words: "Convert $20 to yen." and "convert twenty dollars to yen" give the same list.
+    """Lowercase words with numbers as digit strings, one digit a word, currency symbols as words
+    and titles written out: "Convert $20 to yen." and "convert twenty dollars to yen" give the
+    same list, as do "Wake me at 5.30" and "wake me at five thirty", "Dr. Smith" and "doctor
+    Smith".
 
-    The form the speech benchmark compares transcripts in (word error rate).
+    The form the speech benchmark and evaluations compare transcripts in (word error rate).
     """
     out: list[str] = []
     words = [t.lower() for t in _TOKEN.findall(text.replace("-", " "))]
@@ -139,15 +143,15 @@ def canonical_words(text: str) -> list[str]:
             i = end
             continue
         if word[0] in _CURRENCY and len(word) > 1:
-            out.extend([*_number_text(_digits_value(word)), _CURRENCY[word[0]]])
+            out.extend([*_written_digits(word), _CURRENCY[word[0]]])
         elif word[0].isdigit():
-            out.extend(_number_text(_digits_value(word)))
+            out.extend(_written_digits(word))
             if word.endswith("%"):
                 out.append("percent")
         elif word == "%":
             out.append("percent")
         elif word not in _CURRENCY:
-            out.append(word)
+            out.append(_TITLES.get(word, word))
         i += 1
     return out
 
@@ -155,3 +159,10 @@ def canonical_words(text: str) -> list[str]:
 def _number_text(value: float) -> list[str]:
     text = f"{value:.10g}" if value != int(value) else str(int(value))
     return list(text.replace(".", ""))
+
+
+def _written_digits(token: str) -> list[str]:
+    """The digits of a written number as said: "5.30" (a time) is "five thirty", so its zero
+    stays; "$20.00" is "twenty dollars", so zero cents go."""
+    whole, _, fraction = token.strip("$€£¥%").replace(",", "").partition(".")
+    return list(str(int(whole)) + (fraction if fraction.strip("0") else ""))

@@ -38,3 +38,23 @@ def test_canonical_words_make_spellings_and_digits_equal() -> None:
         "what", "is", "the", "weather", "in", "paris"
     ]  # fmt: skip
     assert canonical_words("Paris") != canonical_words("Paris, Texas")
+
+
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [
+        ("Wake me up at 5.30 tomorrow.", "wake me up at five thirty tomorrow"),  # Whisper's times
+        ("Book a table for 2 at 7.30.", "book a table for two at seven thirty"),
+        ("Transfer $20.00 to Maria.", "transfer twenty dollars to maria"),  # no cents said
+        ("Call Dr. Smith at the clinic.", "call doctor smith at the clinic"),
+        ("Mr Brown and Mrs Brown", "mister brown and missus brown"),
+    ],
+)
+def test_canonical_words_read_times_and_titles_as_said(written: str, said: str) -> None:
+    assert canonical_words(written) == canonical_words(said)
+
+
+def test_canonical_words_keep_different_numbers_apart() -> None:
+    assert canonical_words("at 5.30") != canonical_words("at 5.3")
+    assert canonical_words("$15") != canonical_words("fifty dollars")
+    assert canonical_words("It costs 3.75 euros") == ["it", "costs", "3", "7", "5", "euros"]
