@@ -10,7 +10,7 @@ several parts handle one event type, they run in the order registered here (e.g.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,15 +42,26 @@ from .tool_runner import ToolRunner
 
 @dataclass
 class TaskSet:
-    """Background tasks of a session (tool calls, guardrail checks, MCP approvals)."""
+    """Background tasks of a session (tool calls, guardrail checks, MCP approvals).
 
+    A task that ends with an exception is reported to ``on_error`` (the session emits it as an
+    ``error`` event): e.g. a tool's output that could not be queued because the connection
+    stopped draining (:class:`~rtnb.session.outgoing.OutgoingQueueFull`).
+    """
+
+    on_error: Callable[[BaseException], None]
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def start(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         """Run ``coro`` as a task on the running loop, kept until it ends."""
         task = asyncio.get_running_loop().create_task(coro, name=name)
         self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            self.on_error(error)
 
     def cancel(self) -> None:
         """Cancel every task but the current one."""
@@ -116,7 +127,7 @@ def build_parts(
     """Construct the parts of a session and register their server-event handlers."""
     events = EventDispatcher()
     history = History(store_audio=history_store_audio)
-    tasks = TaskSet()
+    tasks = TaskSet(on_error=lambda error: events.emit(ErrorEvent(error)))
     router = ServerEventRouter()
     gate = ResponseGate()
 

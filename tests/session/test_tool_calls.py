@@ -21,6 +21,7 @@ from rtnb import (
     background_result,
     tool,
 )
+from rtnb.session import OutgoingQueueFull
 from rtnb.session.approvals import DEFAULT_REJECTION_MESSAGE
 from rtnb.testing import ScriptedTransport
 from tests.schema import validate_client_event
@@ -342,6 +343,34 @@ async def test_timeout_raise_exception_reports_and_sends_nothing(
     [item] = [e["item"] for e in transport.sent_of_type("conversation.item.create")]
     assert item["type"] == "message"
     assert len(transport.sent_of_type("response.create")) == 1
+
+
+async def test_an_output_that_cannot_be_queued_is_an_error_event(
+    transport: ScriptedTransport,
+) -> None:
+    holder: list[RealtimeSession] = []
+
+    @tool
+    async def stall() -> str:
+        """Answer while the connection stops draining."""
+        # As if the socket had stalled with the queue at its bound (tests/reliability stalls a
+        # real one): the next control event is refused with OutgoingQueueFull.
+        holder[0]._link.outgoing._max_control = 0
+        return "done"
+
+    session = RealtimeSession(RealtimeAgent(name="a", tools=[stall]), transport=transport)
+    holder.append(session)
+    await session.connect()
+    try:
+        recorder = Recorder(session, *EVENTS)
+        call(transport, "c1", "stall")
+        error: ErrorEvent = await recorder.wait_for("error")
+        assert isinstance(error.error, OutgoingQueueFull)
+        assert "'conversation.item.create' was not queued" in str(error.error)
+        [item] = session.history  # the call and its output are kept
+        assert isinstance(item, FunctionCallItem) and item.output == "done"
+    finally:
+        await session.close()
 
 
 async def test_background_result_sends_output_without_a_response(
