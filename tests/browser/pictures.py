@@ -21,7 +21,6 @@ ROOT = Path(__file__).parents[2]
 IMAGES = ROOT / "docs" / "images"
 TESTS = [
     "tests/browser/test_console_look.py",
-    "tests/browser/test_pictures.py",
     "tests/browser/test_notebook_pictures.py",
 ]
 

@@ -2,7 +2,9 @@
 a person sees them in JupyterLab's light and dark themes. Each notebook runs top to bottom in the
 browser; the outputs of its last cells are saved as one picture per theme (test artifacts, and
 the README's pictures with ``python -m tests.browser.pictures``). The plots are transparent:
-in the dark theme the page shows through them, never a white block."""
+in the dark theme the page shows through them, never a white block. The plots the README shows
+on their own (the guardrail trips of 05, the per-turn latencies of 06) must be drawn images in
+the last cell; they are saved from the same run."""
 
 from __future__ import annotations
 
@@ -14,18 +16,18 @@ from typing import Any
 import pytest
 
 from .lab import KERNEL_IDLE, jupyter_lab, launch_with_fake_mic
-from .pictures import artifacts, small_png
+from .pictures import artifacts, save, small_png
 from .test_console_look import RUN_ALL, dismiss_news, write_silence_wav
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
 
 NOTEBOOKS = Path(__file__).parents[2] / "notebooks"
-# notebook, how many of its last code cells are shown
+# notebook, how many of its last code cells are shown, the README picture of its last cell's plot
 SHOWN = [
-    ("05_output_guardrails.ipynb", 2),
-    ("06_interruption_and_vad.ipynb", 3),
-    ("07_history.ipynb", 2),
-    ("10_compare_models.ipynb", 3),
+    ("05_output_guardrails.ipynb", 2, "guardrail-plot.png"),
+    ("06_interruption_and_vad.ipynb", 3, "latency-plot.png"),
+    ("07_history.ipynb", 2, None),
+    ("10_compare_models.ipynb", 3, None),
 ]
 CODE_CELLS = """() => {
   const cells = window.jupyterapp.shell.currentWidget.content.widgets;
@@ -84,8 +86,10 @@ def picture(page: Any, cells: list[int], tmp_path: Path, name: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("name", "last"), SHOWN, ids=[name[:2] for name, _ in SHOWN])
-def test_the_notebook_ends_readable_in_light_and_dark(name: str, last: int, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("name", "last", "plot"), SHOWN, ids=[name[:2] for name, *_ in SHOWN])
+def test_the_notebook_ends_readable_in_light_and_dark(
+    name: str, last: int, plot: str | None, tmp_path: Path
+) -> None:
     from playwright.sync_api import sync_playwright
 
     wav = tmp_path / "silence.wav"
@@ -105,6 +109,12 @@ def test_the_notebook_ends_readable_in_light_and_dark(name: str, last: int, tmp_
             errors = page.evaluate(ERRORS)
             dismiss_news(page)
             shown = code[-last:]
+            if plot is not None:
+                image = page.locator(".jp-Notebook .jp-Cell").nth(code[-1])
+                image = image.locator(".jp-OutputArea img").first
+                size = image.evaluate("(img) => [img.naturalWidth, img.naturalHeight]")
+                image.scroll_into_view_if_needed()
+                save(image, tmp_path, plot, readme=True)
             light = picture(page, shown, tmp_path, f"{stem}-light.png")
             page.evaluate(
                 """async () => window.jupyterapp.commands.execute(
@@ -127,6 +137,8 @@ def test_the_notebook_ends_readable_in_light_and_dark(name: str, last: int, tmp_
         finally:
             browser.close()
     assert errors == []
+    if plot is not None:
+        assert size[0] > 200 and size[1] > 100, size  # a drawn plot, not an icon
     from PIL import Image
 
     # No block of the other theme's colour: in the light theme almost nothing is dark, in the
