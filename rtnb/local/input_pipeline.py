@@ -32,7 +32,7 @@ from rtnb.local.session_config import Session, vocabulary_texts
 from rtnb.local.speech.vad import SpeechStarted, SpeechStopped, VadEvent
 from rtnb.protocol.audio import AudioFormatError, decode_audio, duration_ms
 from rtnb.protocol.events import Event, ProtocolError, new_id
-from rtnb.transport.server import Send
+from rtnb.transport.server import Send, Spawn
 
 __all__ = [
     "MAX_APPEND_CHARS",
@@ -44,7 +44,6 @@ __all__ = [
 
 log = logging.getLogger("rtnb.server")
 
-Spawn = Callable[[Awaitable[Any]], "asyncio.Task[Any]"]
 
 MAX_APPEND_CHARS = 15 * 1024 * 1024  # the OpenAI API's limit for one append event
 MIN_COMMIT_MS = 100

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from rtnb.local.conversation import ConversationItems, validate_item
@@ -20,11 +20,9 @@ from rtnb.local.responder import Responder
 from rtnb.local.response_run import ResponseRun
 from rtnb.local.session_config import Session, apply_update
 from rtnb.protocol.events import Event, ProtocolError, new_id
-from rtnb.transport.server import Send
+from rtnb.transport.server import Send, Spawn
 
 __all__ = ["ItemsAndResponses"]
-
-Spawn = Callable[[Awaitable[Any]], "asyncio.Task[Any]"]
 
 
 class ItemsAndResponses:

@@ -6,12 +6,13 @@ and token checks), reads messages and writes events back.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 import websockets
@@ -27,6 +28,8 @@ log = logging.getLogger("rtnb.server")
 # How a connection handler writes a server event to its client (every part of the local server
 # that sends events takes one).
 Send = Callable[[Event], Awaitable[None]]
+# How those parts run background work: as a task the connection owns and cancels when it closes.
+Spawn = Callable[[Awaitable[Any]], "asyncio.Task[Any]"]
 
 REALTIME_PATH = "/v1/realtime"
 # Frames above the application limit get an `error` event; this hard cap only protects memory.

@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import copy
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,11 +28,9 @@ from rtnb.local.conversation import ConversationItems, Item
 from rtnb.local.mcp.client import LIST_TIMEOUT_S, McpCallOutcome, McpClient, McpClientError
 from rtnb.protocol.events import ProtocolError, error_event, new_id
 from rtnb.protocol.mcp import allows_tool, is_mcp_tool, needs_approval
-from rtnb.transport.server import Send
+from rtnb.transport.server import Send, Spawn
 
 log = logging.getLogger("rtnb.server")
-
-Spawn = Callable[[Awaitable[Any]], "asyncio.Task[Any]"]
 
 
 def _identity(tool: dict[str, Any]) -> tuple[Any, ...]:
