@@ -77,6 +77,19 @@ def answerer_fields(session: Any) -> list[tuple[str, str]]:
     return [("model", str(model))] if model else []
 
 
+def empty_hint(status: str, *, replay: bool, used: bool) -> str:
+    """What the conversation box says while it is empty: what the person can do now."""
+    if replay:
+        return "Nothing replayed yet: press Play."
+    if status == "connected":
+        return "No conversation yet: type a message or start the mic."
+    if status == "connecting":
+        return "Connecting..."
+    if used:
+        return "The session has ended: make a new session (and console) to talk again."
+    return "Not connected: press Connect, then type a message or start the mic."
+
+
 def is_replay(session: Any) -> bool:
     """True for a recorded session played back (it cannot hear or be typed to)."""
     return bool(getattr(session, "is_replay", False))
@@ -262,6 +275,7 @@ class Console(ipywidgets.VBox):
         self.disconnect_button.layout.display = None if live else "none"
         self.send_button.disabled = self.interrupt_button.disabled = not connected
         self.text.disabled = not connected
+        self.transcript.hint = empty_hint(status, replay=self.replay, used=self._used)
         fields = [("backend", getattr(self.session, "backend", None) or "-")]
         fields.append(("agent", agent_name(self.session) or "-"))
         # Kept after a disconnect: the local server that answered is gone, not forgotten.

@@ -97,8 +97,9 @@ function render({ model, el: host }) {
   host.classList.add("rtnb-transcript-view");
   const root = el("div", "rtnb-transcript");
   host.append(root);
-  const empty = el("div", "rtnb-empty", "No conversation yet: type a message or start the mic.");
+  const empty = el("div", "rtnb-empty", model.get("hint"));
   root.append(empty);
+  model.on("change:hint", () => (empty.textContent = model.get("hint")));
   const nodes = new Map();
   let pending = new Set(store.order);
   let reorder = true;

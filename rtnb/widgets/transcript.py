@@ -91,6 +91,10 @@ class Transcript(anywidget.AnyWidget):
     _css = Path(__file__).with_name("widgets.css")
     _uid = traitlets.Unicode().tag(sync=True)
     height = traitlets.Unicode("300px", help="CSS height of the transcript box").tag(sync=True)
+    hint = traitlets.Unicode(
+        "No conversation yet: type a message or start the mic.",
+        help="What the box says while the conversation is empty",
+    ).tag(sync=True)
 
     def __init__(
         self,

@@ -233,6 +233,18 @@ async def test_connect_and_disconnect_are_one_toggle(scripted) -> None:
     assert ui.connect_button.disabled  # a session connects once
 
 
+async def test_the_empty_conversation_says_what_can_be_done_now(scripted) -> None:
+    session, _ = scripted
+    ui = console(session)
+    # Before connecting, typing is disabled and the mic's audio goes nowhere: press Connect first.
+    assert ui.text.disabled and ui.transcript.hint.startswith("Not connected: press Connect")
+    await session.connect()
+    await until(lambda: ui.transcript.hint.startswith("No conversation yet: type a message"))
+    assert not ui.text.disabled
+    await session.close()
+    await until(lambda: ui.transcript.hint.startswith("The session has ended"))
+
+
 async def test_a_displayed_console_leaves_a_snapshot_for_a_saved_notebook(
     scripted, monkeypatch
 ) -> None:

@@ -44,6 +44,7 @@ async def test_a_recording_replays_into_the_console(conversation, tmp_path: Path
     # A replay offers no microphone and no text box: Play, Stop, the views and the player.
     assert ui.mic is None and ui.text not in all_widgets(ui)
     assert ui.connect_button.description == "Play"
+    assert ui.transcript.hint == "Nothing replayed yet: press Play."  # not "type a message"
     assert 'data-status="disconnected"' in ui.status.value and "press Play" in ui.status.value
     sent = Sent(ui.player)
     ui.connect_button.click()  # Play plays the recording
