@@ -57,7 +57,8 @@ def history_frame(source: Any) -> BlankFrame:
     """One row per history item: id, type, role, agent, status, words, tool call, audio length.
 
     ``text`` is the message's words (text and transcripts); ``tool``, ``arguments`` and
-    ``output`` are set for function calls; ``audio_ms`` is the audio heard or spoken.
+    ``output`` are set for function calls and hosted MCP calls (``type`` ``mcp_call``, the tool
+    named ``server.tool``); ``audio_ms`` is the audio heard or spoken.
     """
     return records_frame(history_records(source))
 
@@ -83,7 +84,7 @@ def history_records(source: Any) -> list[dict[str, Any]]:
 
 def _history_row(item: dict[str, Any], observer: SessionObserver) -> dict[str, Any]:
     item_id = item["item_id"]
-    call = item["type"] == "function_call"
+    call = item["type"] in ("function_call", "mcp_call")
     words = "".join(
         (part.get("transcript") if "audio" in part["type"] else part.get("text")) or ""
         for part in item.get("content", [])
@@ -95,11 +96,25 @@ def _history_row(item: dict[str, Any], observer: SessionObserver) -> dict[str, A
         "agent": observer.item_agent.get(item_id, observer.agent),
         "status": item.get("status"),
         "text": None if call else words,
-        "tool": item.get("name") if call else None,
+        "tool": _tool_name(item) if call else None,
         "arguments": item.get("arguments") if call else None,
-        "output": item.get("output") if call else None,
+        "output": _tool_output(item) if call else None,
         "audio_ms": observer.item_audio_ms.get(item_id, math.nan),
     }
+
+
+def _tool_name(item: dict[str, Any]) -> str | None:
+    """A function's name; a hosted MCP tool's as ``server.tool``."""
+    label = item.get("server_label")
+    return f"{label}.{item.get('name')}" if label else item.get("name")
+
+
+def _tool_output(item: dict[str, Any]) -> str | None:
+    """The call's output, or for a failed MCP call ``error: ...`` from the server's error."""
+    error = item.get("error")
+    if item.get("output") is None and isinstance(error, dict):
+        return f"error: {error.get('message') or error.get('type') or error}"
+    return item.get("output")
 
 
 def latency_frame(source: Any) -> BlankFrame:

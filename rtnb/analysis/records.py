@@ -16,6 +16,8 @@ from rtnb.session.items import (
     ContentPart,
     FunctionCallItem,
     HistoryItem,
+    McpCallItem,
+    MessageItem,
     message_class,
 )
 
@@ -66,7 +68,7 @@ def item_to_dict(item: HistoryItem) -> dict[str, Any]:
     """A history item as a plain dict (with its ``type`` and, for messages, ``role``)."""
     data = dataclasses.asdict(item)
     data["type"] = item.type
-    if not isinstance(item, FunctionCallItem):  # a message
+    if isinstance(item, MessageItem):
         data["role"] = item.role
     return data
 
@@ -76,6 +78,8 @@ def item_from_dict(data: dict[str, Any]) -> HistoryItem:
     fields = {k: v for k, v in data.items() if k not in ("type", "role")}
     if data.get("type") == "function_call":
         return FunctionCallItem(**fields)
+    if data.get("type") == "mcp_call":
+        return McpCallItem(**fields)
     cls = message_class(data.get("role", ""))
     if cls is None:
         raise ValueError(f"unknown message role {data.get('role')!r}")
@@ -87,6 +91,8 @@ def fingerprint(item: HistoryItem) -> tuple[Any, ...]:
     """A cheap value that changes whenever the item's shown fields change."""
     if isinstance(item, FunctionCallItem):
         return (item.type, item.status, item.name, item.arguments, item.output)
+    if isinstance(item, McpCallItem):
+        return (item.type, item.status, item.name, item.arguments, item.output, str(item.error))
     return (item.type, item.status, tuple((p.type, p.value) for p in item.content))
 
 

@@ -15,7 +15,7 @@ import wave
 from dataclasses import dataclass, field
 from typing import Any
 
-from rtnb import FunctionCallItem, RealtimeAgent, RealtimeSession, speak, tool
+from rtnb import FunctionCallItem, McpCallItem, RealtimeAgent, RealtimeSession, speak, tool
 from rtnb.demo.turn import STAGES, TurnWatch, describe_error
 from rtnb.local.policy.deterministic import Policy
 from rtnb.local.server import start_local_server
@@ -168,7 +168,7 @@ async def converse(
 def _print_conversation(session: RealtimeSession) -> None:
     print("\nconversation:")
     for item in session.history:
-        if isinstance(item, FunctionCallItem):
+        if isinstance(item, FunctionCallItem | McpCallItem):
             print(f"  tool call  {item.name}({item.arguments}) -> {item.output!r}")
         else:
             print(f"  {item.role:<10} {item.text}")

@@ -88,13 +88,13 @@ def run_facts(records: list[Record]) -> RunFacts:
     calls = [
         ToolCallFact(item.get("name") or "", _parse(item.get("arguments")), item.get("output"))
         for item in items
-        if item["type"] == "function_call"
+        if item["type"] in ("function_call", "mcp_call")
     ]
-    # Hosted MCP calls are not history items: their completion events say what ran.
+    # A recording without MCP history items: the calls' completion events say what ran.
     calls += [
         ToolCallFact(str(r.get("tool") or ""), _parse(r.get("arguments")), r.get("output"))
         for r in records
-        if r["event"] == "mcp_tool_call_completed"
+        if r["event"] == "mcp_tool_call_completed" and r.get("item_id") not in observer.items
     ]
     tool_errors = [
         str(r.get("output"))

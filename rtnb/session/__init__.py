@@ -41,6 +41,7 @@ from .items import (
     ContentPart,
     FunctionCallItem,
     HistoryItem,
+    McpCallItem,
     SystemMessageItem,
     UserMessageItem,
 )
@@ -82,6 +83,7 @@ __all__ = [
     "HistoryUpdatedEvent",
     "HostedMcpTool",
     "McpApprovalItem",
+    "McpCallItem",
     "McpToolCall",
     "McpToolCallCompletedEvent",
     "McpToolInfo",

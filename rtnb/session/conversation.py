@@ -91,9 +91,11 @@ class Conversation:
     def on_item(self, event: Event) -> None:
         """An item event (see ``ITEM_EVENTS``)."""
         item = event["item"]
-        if item.get("type") in MCP_ITEM_TYPES:
+        mcp = item.get("type") in MCP_ITEM_TYPES
+        if mcp:
             self._mcp_item(event["type"], item)
-            return
+            if item.get("type") != "mcp_call":
+                return  # tool lists and approvals are the MCP part's, not the history's
         history = self.history
         if item.get("type") == "function_call_output":
             output = item.get("output", "")
@@ -111,7 +113,7 @@ class Conversation:
             self._history_added(stored)
         if added or changed:
             self.history_updated()
-        if event["type"] == "response.output_item.done":
+        if event["type"] == "response.output_item.done" and not mcp:
             self._output_item_done(item)
 
     def on_text(self, event: Event) -> None:

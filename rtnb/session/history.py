@@ -33,6 +33,7 @@ from .items import (
     ContentType,
     FunctionCallItem,
     HistoryItem,
+    McpCallItem,
     MessageItem,
     UserMessageItem,
     _MessageItem,
@@ -82,6 +83,14 @@ def merge_item(existing: HistoryItem, incoming: HistoryItem) -> HistoryItem:
         existing.arguments = incoming.arguments or existing.arguments
         if existing.output is None:
             existing.status = incoming.status or existing.status
+        return existing
+    if isinstance(existing, McpCallItem) and isinstance(incoming, McpCallItem):
+        # Announced empty, then done: a later version without the result keeps the known one.
+        for name in ("server_label", "name", "arguments", "output", "error", "status"):
+            value = getattr(incoming, name)
+            if value is not None and value != "":
+                setattr(existing, name, value)
+        existing.approval_request_id = incoming.approval_request_id or existing.approval_request_id
         return existing
     return incoming
 

@@ -9,9 +9,9 @@ creating items after a given one (``conversation.item.create`` with ``previous_i
 - a changed text message, or one moved out of order, is deleted and created again with a new id
   (the fewest text messages are moved: the longest run of items in their old order stays, tool
   calls and audio messages first);
-- tool calls and audio messages can be deleted, but not changed, moved or added: their calls
-  and audio cannot be re-sent. Such an edit raises :class:`ValueError` naming the item, and
-  nothing is sent.
+- tool calls (function and hosted MCP calls) and audio messages can be deleted, but not changed,
+  moved or added: their calls and audio cannot be re-sent. Such an edit raises
+  :class:`ValueError` naming the item, and nothing is sent.
 
 :func:`plan_history_edit` is the pure diff; :func:`apply_history_edit` (behind
 ``RealtimeSession.update_history``) sends the plan and waits until the server has confirmed every
@@ -33,7 +33,7 @@ from rtnb.protocol.events import Event, new_id
 from .dispatch import EventDispatcher
 from .events import ConnectionChangeEvent, ErrorEvent, TransportEvent
 from .history import History
-from .items import FunctionCallItem, HistoryItem, _MessageItem
+from .items import FunctionCallItem, HistoryItem, McpCallItem, _MessageItem
 
 HistoryUpdate = Sequence[HistoryItem] | Callable[[list[HistoryItem]], Sequence[HistoryItem]]
 """A new history, or a function from (a copy of) the current history to the new one."""
@@ -66,6 +66,8 @@ class HistoryEditPlan:
 def _describe(item: HistoryItem) -> str:
     if isinstance(item, FunctionCallItem):
         return f"tool call {item.item_id!r} ({item.name})"
+    if isinstance(item, McpCallItem):
+        return f"MCP call {item.item_id!r} ({item.server_label}.{item.name})"
     audio = " audio" if any(part.is_audio for part in item.content) else ""
     return f"{item.role}{audio} message {item.item_id or '(new)'!r}"
 
@@ -74,6 +76,8 @@ def _signature(item: HistoryItem) -> tuple[Any, ...]:
     """What an edit can change: the kind and the words (audio bytes are not compared)."""
     if isinstance(item, FunctionCallItem):
         return ("function_call", item.call_id, item.name, item.arguments, item.output)
+    if isinstance(item, McpCallItem):
+        return ("mcp_call", item.server_label, item.name, item.arguments, item.output, item.error)
     parts = tuple((p.type, p.text, p.transcript, p.image_url) for p in item.content)
     return (item.role, parts)
 
@@ -143,7 +147,7 @@ def plan_history_edit(
     seen: set[str] = set()
     candidates: list[int] = []  # indexes into wanted of unchanged known items
     for index, item in enumerate(wanted):
-        if not isinstance(item, _MessageItem | FunctionCallItem):
+        if not isinstance(item, _MessageItem | FunctionCallItem | McpCallItem):
             raise TypeError(f"history item {index} is a {type(item).__name__}, not a history item")
         if item.item_id and item.item_id in seen:
             raise ValueError(f"item {item.item_id!r} appears twice in the new history")

@@ -110,8 +110,32 @@ class FunctionCallItem:
     type: ClassVar[str] = "function_call"
 
 
+@dataclass
+class McpCallItem:
+    """A call of a hosted MCP tool, which the Realtime server made for the model; ``output`` (or,
+    if it failed, ``error``: the server's error object) is filled in when the call has finished.
+
+    Shown in the history as it happened; unlike a function call it cannot be re-created, so a
+    history edit may delete it but not change, move or add one.
+    """
+
+    item_id: str
+    server_label: str
+    name: str
+    arguments: str = ""
+    output: str | None = None
+    error: dict[str, Any] | None = None
+    status: str | None = None
+    approval_request_id: str | None = None
+    previous_item_id: str | None = None
+    type: ClassVar[str] = "mcp_call"
+
+
 MessageItem = UserMessageItem | AssistantMessageItem | SystemMessageItem
-HistoryItem = UserMessageItem | AssistantMessageItem | SystemMessageItem | FunctionCallItem
+ToolCallItem = FunctionCallItem | McpCallItem
+HistoryItem = (
+    UserMessageItem | AssistantMessageItem | SystemMessageItem | FunctionCallItem | McpCallItem
+)
 """Any item of :attr:`RealtimeSession.history`."""
 
 _MESSAGE_CLASSES: dict[str, type[MessageItem]] = {
@@ -155,7 +179,8 @@ def item_from_wire(item: dict[str, Any], previous_item_id: str | None = None) ->
     """Convert a wire conversation item to a history item.
 
     Returns ``None`` for items the history does not keep as their own entry
-    (``function_call_output`` is merged into its call; MCP items are not shown).
+    (``function_call_output`` is merged into its call; MCP tool lists and approvals are not
+    shown, MCP calls are).
     """
     kind = item.get("type")
     item_id = item.get("id")
@@ -183,4 +208,21 @@ def item_from_wire(item: dict[str, Any], previous_item_id: str | None = None) ->
             status=item.get("status"),
             previous_item_id=previous_item_id,
         )
+    if kind == "mcp_call":
+        error, approval = item.get("error"), item.get("approval_request_id")
+        return McpCallItem(
+            item_id=item_id,
+            server_label=_text(item.get("server_label")),
+            name=_text(item.get("name")),
+            arguments=_text(item.get("arguments")),
+            output=item.get("output") if isinstance(item.get("output"), str) else None,
+            error=dict(error) if isinstance(error, dict) else None,
+            status=item.get("status"),
+            approval_request_id=approval if isinstance(approval, str) else None,
+            previous_item_id=previous_item_id,
+        )
     return None
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""

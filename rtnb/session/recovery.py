@@ -18,7 +18,7 @@ from typing import IO, Any
 from rtnb.protocol import client_events as ce
 from rtnb.protocol.events import Event, new_id
 
-from .items import FunctionCallItem, HistoryItem
+from .items import FunctionCallItem, HistoryItem, McpCallItem, MessageItem
 
 _WIRE_TEXT_PART = {"user": "input_text", "system": "input_text", "assistant": "output_text"}
 
@@ -28,7 +28,7 @@ def history_records(history: Iterable[HistoryItem]) -> list[dict[str, Any]]:
     records = []
     for item in history:
         record: dict[str, Any] = {"type": item.type}
-        if not isinstance(item, FunctionCallItem):
+        if isinstance(item, MessageItem):
             record["role"] = item.role
             record["text"] = item.text
         record.update(dataclasses.asdict(item))
@@ -53,10 +53,13 @@ def replay_events(history: Iterable[HistoryItem]) -> list[Event]:
     """``conversation.item.create`` events that rebuild the conversation's words, in order.
 
     Messages are replayed as text (a spoken turn as its transcript); a tool call is replayed with
-    its output, or left out while it has none. Messages without words are skipped.
+    its output, or left out while it has none. Messages without words are skipped, and so are
+    hosted MCP calls (the server made them; they are not sent back).
     """
     events: list[Event] = []
     for item in history:
+        if isinstance(item, McpCallItem):
+            continue
         if isinstance(item, FunctionCallItem):
             if item.output is None:
                 continue

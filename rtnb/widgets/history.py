@@ -60,7 +60,7 @@ def table_rows(records: Iterable[dict[str, Any]]) -> list[Row]:
     previous_agent: str | None = None
     for record in records:
         row = {column: cell(value) for column, value in record.items()}
-        call = record["type"] == "function_call"
+        call = record["type"] in ("function_call", "mcp_call")
         agent = row["agent"]
         if call:
             output = "…" if not row["output"] else row["output"]

@@ -29,7 +29,12 @@ Entry = dict[str, Any]
 
 
 def item_entry(item: Any, agent: str | None = None) -> Entry:
-    """The transcript entry of a history item (a message or a function call)."""
+    """The transcript entry of a history item (a message, a function call or an MCP call)."""
+    if getattr(item, "type", "") == "mcp_call":
+        entry = mcp_entry(item)
+        if item.output is None and item.error is None:
+            entry["output"], entry["status"] = None, item.status  # still running
+        return entry
     if getattr(item, "type", "") == "function_call":
         return {
             "key": item.item_id,
@@ -51,7 +56,8 @@ def item_entry(item: Any, agent: str | None = None) -> Entry:
 
 
 def mcp_entry(call: Any) -> Entry:
-    """The transcript entry of a finished hosted MCP call (a tool row named ``server.tool``)."""
+    """The transcript entry of a finished hosted MCP call (a tool row named ``server.tool``):
+    an :class:`~rtnb.session.mcp.McpToolCall` or a history ``McpCallItem``."""
     error = call.error or None
     output = call.output
     if output is None and error is not None:
@@ -175,7 +181,8 @@ class Transcript(anywidget.AnyWidget):
         self._note(f"handoff: {source} → {target}")
 
     def _on_mcp_call(self, event: Any) -> None:
-        # Hosted MCP calls are no history items (the server ran them): shown where they ended.
+        # The history shows the call (McpCallItem); a recording made before it did shows the
+        # call where it ended. One key either way: the mcp_call item's id.
         entry = mcp_entry(event.call)
         self._rebuild()  # the items before it first (a rare event: the cost is fine)
         if entry["key"] not in self.entries:
@@ -226,11 +233,13 @@ class Transcript(anywidget.AnyWidget):
         current = set(keys)
         for key in self.order:
             entry = self.entries[key]
-            if key in current or entry["kind"] == "note" or entry.get("mcp", entry.get("removed")):
+            if key in current or entry["kind"] == "note" or entry.get("removed"):
                 continue
             # The item as it last was: words may have arrived since the last render (the
             # observer, subscribed first, saw every version).
             last = self.observer.items.get(key)
+            if entry.get("mcp") and last is None:
+                continue  # an MCP call known from its event only (a recording without MCP items)
             if last is not None:
                 entry = self._entry(item_from_dict(last))
             self.entries[key] = entry | {"removed": True}

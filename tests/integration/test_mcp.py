@@ -6,6 +6,7 @@ Every server event the session receives is validated against the ``openai`` pack
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -14,10 +15,12 @@ import pytest
 
 from rtnb import (
     McpApprovalItem,
+    McpCallItem,
     RealtimeAgent,
     RealtimeSession,
     hosted_mcp_tool,
 )
+from rtnb.analysis import history_frame
 from rtnb.local.mcp.demo_server import DemoMcpServer, McpDemoCall, start_demo_mcp_server
 from rtnb.local.policy.numbers import canonical_words
 from rtnb.local.speech.sphinx import Transcriber
@@ -103,12 +106,20 @@ async def test_a_spoken_question_is_answered_by_the_mcp_server(
             completed = await events.wait_for("mcp_tool_call_completed", timeout=TIMEOUT)
             await answered(events, count=2)  # the call's response, then the spoken answer
             history = session.history
+            frame = history_frame(session)
 
     assert demo.calls == [McpDemoCall("get_forecast", {"city": "Oslo"})]
     assert completed.call.output == "Tomorrow in Oslo: light rain and 12 degrees."
     assert events.of("error") == []
-    user, answer = history  # MCP items are not history entries
+    user, call, answer = history  # the MCP call in its place, between question and answer
     assert canonical_words(user.text) == canonical_words("What is the weather forecast for Oslo?")
+    assert isinstance(call, McpCallItem) and call.item_id == completed.call.item_id
+    assert (call.server_label, call.name, json.loads(call.arguments)) == (
+        "weather", "get_forecast", {"city": "Oslo"}
+    )  # fmt: skip
+    assert (call.output, call.error) == (completed.call.output, None)
+    [row] = frame[frame["type"] == "mcp_call"].to_dict("records")  # the History table's row
+    assert (row["tool"], row["output"]) == ("weather.get_forecast", call.output)
     assert answer.text == "Tomorrow in Oslo: light rain and 12 degrees."
     audio = b"".join(e.data for e in events.of("audio"))
     assert duration_ms(audio) > 1000

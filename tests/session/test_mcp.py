@@ -6,6 +6,8 @@ every client event the session sent is validated when the session closes.
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from typing import Any
 
 import pytest
@@ -13,6 +15,7 @@ import pytest
 from rtnb import (
     HostedMcpTool,
     McpApprovalItem,
+    McpCallItem,
     McpToolInfo,
     RealtimeAgent,
     RealtimeSession,
@@ -348,6 +351,64 @@ async def test_a_failed_call_carries_its_error_and_asks_for_nothing(
     assert completed.call.failed and completed.call.error == error
     assert completed.call.output is None
     assert transport.sent_of_type("response.create") == []
+
+
+async def test_calls_are_history_items_in_their_place(
+    session: RealtimeSession, transport: ScriptedTransport
+) -> None:
+    events = Recorder(session, *EVENTS, "history_updated")
+    transport.push(w.item_added(w.user_text_item("u1", "Forecast for Oslo?")))
+    error = {"type": "tool_execution_error", "message": "the city is unknown"}
+    push_mcp_calls(
+        transport,
+        "r1",
+        mcp_call_item("m1", "Tomorrow in Oslo: rain."),
+        mcp_call_item("m2", None, error),
+    )
+    await events.wait_for("mcp_tool_call_completed", count=2)
+    await transport.settle()
+    user, rain, failed = session.history
+    assert user.item_id == "u1"
+    assert rain == McpCallItem(
+        "m1", "weather", "get_forecast", '{"city": "Oslo"}', output="Tomorrow in Oslo: rain."
+    )
+    assert (failed.output, failed.error) == (None, error)
+    # A later version without the result (e.g. conversation.item.retrieved) keeps it.
+    transport.push(_event("conversation.item.retrieved", item={**mcp_call_item("m1", None)}))
+    await transport.settle()
+    assert session.history[1].output == "Tomorrow in Oslo: rain."
+    assert events.of("history_updated")[-1].history[1] == rain
+
+
+async def test_a_history_edit_may_delete_a_call_but_not_change_it(
+    session: RealtimeSession, transport: ScriptedTransport
+) -> None:
+    push_mcp_calls(transport, "r1", mcp_call_item("m1", "rain"))
+    await transport.settle()
+    [call] = session.history
+    changed = dataclasses.replace(call, output="sun")
+    with pytest.raises(ValueError, match=r"MCP call 'm1' \(weather.get_forecast\)"):
+        await session.update_history([changed])
+    assert transport.sent_of_type("conversation.item.delete") == []
+    edit = asyncio.ensure_future(session.update_history([]))
+    delete = await transport.wait_for_sent("conversation.item.delete")
+    assert delete["item_id"] == "m1"
+    transport.push(_event("conversation.item.deleted", item_id="m1"))  # the server's answer
+    await asyncio.wait_for(edit, 10)
+    assert session.history == []
+
+
+def test_a_call_survives_export_and_records_but_is_not_replayed() -> None:
+    from rtnb.analysis.records import item_from_dict, item_to_dict
+    from rtnb.session.recovery import history_records, replay_events
+
+    call = McpCallItem("m1", "weather", "get_forecast", "{}", error={"type": "http_error"})
+    assert item_from_dict(item_to_dict(call)) == call
+    [record] = history_records([call])
+    assert (record["type"], record["server_label"], record["error"]) == (
+        "mcp_call", "weather", {"type": "http_error"}
+    )  # fmt: skip
+    assert replay_events([call]) == []  # the server made it: nothing re-sends a hosted call
 
 
 # ----------------------------------------------------------------------------- approvals

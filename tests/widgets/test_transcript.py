@@ -220,7 +220,7 @@ async def test_hosted_mcp_calls_are_tool_rows_live_and_replayed(tmp_path) -> Non
         mcp_call_item("m1", "Tomorrow in Oslo: rain."),
         mcp_call_item("m2", None, error),
     )
-    transport.push(wire.item_added(wire.assistant_item("a1", "Rain in Oslo.", "completed"), "u1"))
+    transport.push(wire.item_added(wire.assistant_item("a1", "Rain in Oslo.", "completed"), "m2"))
     await until(lambda: "Rain in Oslo." in transcript.text and "m2" in transcript.entries)
     transcript.flush()
     await session.close()
