@@ -210,14 +210,17 @@ def item_from_wire(item: dict[str, Any], previous_item_id: str | None = None) ->
         )
     if kind == "mcp_call":
         error, approval = item.get("error"), item.get("approval_request_id")
+        output = item.get("output") if isinstance(item.get("output"), str) else None
+        # The GA item has no status: say how the call ended once it has (as function calls do).
+        ended = "failed" if isinstance(error, dict) else "completed" if output is not None else None
         return McpCallItem(
             item_id=item_id,
             server_label=_text(item.get("server_label")),
             name=_text(item.get("name")),
             arguments=_text(item.get("arguments")),
-            output=item.get("output") if isinstance(item.get("output"), str) else None,
+            output=output,
             error=dict(error) if isinstance(error, dict) else None,
-            status=item.get("status"),
+            status=item.get("status") or ended,
             approval_request_id=approval if isinstance(approval, str) else None,
             previous_item_id=previous_item_id,
         )

@@ -370,9 +370,14 @@ async def test_calls_are_history_items_in_their_place(
     user, rain, failed = session.history
     assert user.item_id == "u1"
     assert rain == McpCallItem(
-        "m1", "weather", "get_forecast", '{"city": "Oslo"}', output="Tomorrow in Oslo: rain."
+        "m1",
+        "weather",
+        "get_forecast",
+        '{"city": "Oslo"}',
+        output="Tomorrow in Oslo: rain.",
+        status="completed",  # how it ended (the wire's mcp_call item has no status)
     )
-    assert (failed.output, failed.error) == (None, error)
+    assert (failed.output, failed.error, failed.status) == (None, error, "failed")
     # A later version without the result (e.g. conversation.item.retrieved) keeps it.
     transport.push(_event("conversation.item.retrieved", item={**mcp_call_item("m1", None)}))
     await transport.settle()
