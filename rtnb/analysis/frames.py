@@ -16,6 +16,8 @@ from typing import Any
 
 import pandas as pd
 
+from rtnb.session.items import call_output, mcp_tool_name
+
 from .display import BlankFrame
 from .observer import SessionObserver, observe
 from .records import item_to_dict
@@ -96,25 +98,11 @@ def _history_row(item: dict[str, Any], observer: SessionObserver) -> dict[str, A
         "agent": observer.item_agent.get(item_id, observer.agent),
         "status": item.get("status"),
         "text": None if call else words,
-        "tool": _tool_name(item) if call else None,
+        "tool": mcp_tool_name(item.get("server_label") or "", item["name"]) if call else None,
         "arguments": item.get("arguments") if call else None,
-        "output": _tool_output(item) if call else None,
+        "output": call_output(item.get("output"), item.get("error")) if call else None,
         "audio_ms": observer.item_audio_ms.get(item_id, math.nan),
     }
-
-
-def _tool_name(item: dict[str, Any]) -> str | None:
-    """A function's name; a hosted MCP tool's as ``server.tool``."""
-    label = item.get("server_label")
-    return f"{label}.{item.get('name')}" if label else item.get("name")
-
-
-def _tool_output(item: dict[str, Any]) -> str | None:
-    """The call's output, or for a failed MCP call ``error: ...`` from the server's error."""
-    error = item.get("error")
-    if item.get("output") is None and isinstance(error, dict):
-        return f"error: {error.get('message') or error.get('type') or error}"
-    return item.get("output")
 
 
 def latency_frame(source: Any) -> BlankFrame:

@@ -33,7 +33,7 @@ from rtnb.protocol.events import Event, new_id
 from .dispatch import EventDispatcher
 from .events import ConnectionChangeEvent, ErrorEvent, TransportEvent
 from .history import History
-from .items import FunctionCallItem, HistoryItem, McpCallItem, _MessageItem
+from .items import FunctionCallItem, HistoryItem, McpCallItem, _MessageItem, mcp_tool_name
 
 HistoryUpdate = Sequence[HistoryItem] | Callable[[list[HistoryItem]], Sequence[HistoryItem]]
 """A new history, or a function from (a copy of) the current history to the new one."""
@@ -67,7 +67,7 @@ def _describe(item: HistoryItem) -> str:
     if isinstance(item, FunctionCallItem):
         return f"tool call {item.item_id!r} ({item.name})"
     if isinstance(item, McpCallItem):
-        return f"MCP call {item.item_id!r} ({item.server_label}.{item.name})"
+        return f"MCP call {item.item_id!r} ({mcp_tool_name(item.server_label, item.name)})"
     audio = " audio" if any(part.is_audio for part in item.content) else ""
     return f"{item.role}{audio} message {item.item_id or '(new)'!r}"
 

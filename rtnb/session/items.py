@@ -131,11 +131,21 @@ class McpCallItem:
     type: ClassVar[str] = "mcp_call"
 
 
+def mcp_tool_name(server_label: str, name: str) -> str:
+    """A hosted MCP tool as shown beside function tools: ``server.tool`` (``tool`` unlabelled)."""
+    return f"{server_label}.{name}" if server_label else name
+
+
+def call_output(output: str | None, error: dict[str, Any] | None) -> str | None:
+    """A call's output as shown: the output, or for a call that failed with the server's error
+    object ``error: <its message>``."""
+    if output is None and error is not None:
+        return f"error: {error.get('message') or error.get('type') or error}"
+    return output
+
+
 MessageItem = UserMessageItem | AssistantMessageItem | SystemMessageItem
-ToolCallItem = FunctionCallItem | McpCallItem
-HistoryItem = (
-    UserMessageItem | AssistantMessageItem | SystemMessageItem | FunctionCallItem | McpCallItem
-)
+HistoryItem = MessageItem | FunctionCallItem | McpCallItem
 """Any item of :attr:`RealtimeSession.history`."""
 
 _MESSAGE_CLASSES: dict[str, type[MessageItem]] = {

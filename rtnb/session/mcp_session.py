@@ -34,6 +34,7 @@ from .events import (
     McpToolsChangedEvent,
     ToolApprovalRequestedEvent,
 )
+from .items import McpCallItem, item_from_wire
 from .mcp import McpApprovalItem, McpToolCall, McpToolInfo, McpToolTracker
 from .tool_runner import ToolRunner
 
@@ -135,23 +136,20 @@ class McpSession:
             self._events.emit(McpToolsChangedEvent(agent, list(available)))
 
     def _mcp_call_finished(self, item: dict[str, Any]) -> None:
-        item_id = item.get("id")
-        if not isinstance(item_id, str) or ("call", item_id) in self._mcp_seen:
+        call = item_from_wire(item)
+        if not isinstance(call, McpCallItem) or ("call", call.item_id) in self._mcp_seen:
             return
-        self._mcp_seen.add(("call", item_id))
-        error = item.get("error")
-        call = McpToolCall(
-            item_id=item_id,
-            server_label=_text(item.get("server_label")),
-            name=_text(item.get("name")),
-            arguments=_text(item.get("arguments")),
-            output=item.get("output") if isinstance(item.get("output"), str) else None,
-            error=dict(error) if isinstance(error, dict) else None,
-            approval_request_id=item.get("approval_request_id")
-            if isinstance(item.get("approval_request_id"), str)
-            else None,
+        self._mcp_seen.add(("call", call.item_id))
+        finished = McpToolCall(
+            call.item_id,
+            call.server_label,
+            call.name,
+            call.arguments,
+            call.output,
+            call.error,
+            call.approval_request_id,
         )
-        self._events.emit(McpToolCallCompletedEvent(self._agent(), call))
+        self._events.emit(McpToolCallCompletedEvent(self._agent(), finished))
 
     def _mcp_approval_requested(self, item: dict[str, Any]) -> None:
         item_id = item.get("id")

@@ -22,6 +22,7 @@ import traitlets
 from rtnb.analysis import observe
 from rtnb.analysis._session import subscribe
 from rtnb.analysis.records import guardrail_names, item_from_dict, name_of
+from rtnb.session.items import call_output, mcp_tool_name
 
 from ._bridge import LoopBridge, Throttle
 
@@ -58,17 +59,14 @@ def item_entry(item: Any, agent: str | None = None) -> Entry:
 def mcp_entry(call: Any) -> Entry:
     """The transcript entry of a finished hosted MCP call (a tool row named ``server.tool``):
     an :class:`~rtnb.session.mcp.McpToolCall` or a history ``McpCallItem``."""
-    error = call.error or None
-    output = call.output
-    if output is None and error is not None:
-        output = f"error: {error.get('message') or error.get('type') or error}"
+    output = call_output(call.output, call.error)
     return {
         "key": call.item_id,
         "kind": "tool",
-        "name": f"{call.server_label}.{call.name}" if call.server_label else call.name,
+        "name": mcp_tool_name(call.server_label, call.name),
         "arguments": call.arguments or "",
         "output": output if output is not None else "",
-        "status": "failed" if error is not None else "completed",
+        "status": "failed" if call.error is not None else "completed",
         "mcp": True,
     }
 

@@ -110,6 +110,21 @@ def push_mcp_calls(transport: ScriptedTransport, response_id: str, *items: dict)
     transport.push(done)
 
 
+CALL_ERROR = {"type": "tool_execution_error", "message": "the city is unknown"}
+
+
+def push_question_and_two_calls(transport: ScriptedTransport) -> None:
+    """A user question ("u1"), then a response whose first call ("m1") answers and whose
+    second ("m2") fails with :data:`CALL_ERROR`."""
+    transport.push(w.item_added(w.user_text_item("u1", "Forecast for Oslo?")))
+    push_mcp_calls(
+        transport,
+        "r1",
+        mcp_call_item("m1", "Tomorrow in Oslo: rain."),
+        mcp_call_item("m2", None, CALL_ERROR),
+    )
+
+
 def push_approval_request(transport: ScriptedTransport, request_id: str, name: str) -> None:
     item = {
         "id": request_id,
@@ -357,14 +372,7 @@ async def test_calls_are_history_items_in_their_place(
     session: RealtimeSession, transport: ScriptedTransport
 ) -> None:
     events = Recorder(session, *EVENTS, "history_updated")
-    transport.push(w.item_added(w.user_text_item("u1", "Forecast for Oslo?")))
-    error = {"type": "tool_execution_error", "message": "the city is unknown"}
-    push_mcp_calls(
-        transport,
-        "r1",
-        mcp_call_item("m1", "Tomorrow in Oslo: rain."),
-        mcp_call_item("m2", None, error),
-    )
+    push_question_and_two_calls(transport)
     await events.wait_for("mcp_tool_call_completed", count=2)
     await transport.settle()
     user, rain, failed = session.history
@@ -377,7 +385,7 @@ async def test_calls_are_history_items_in_their_place(
         output="Tomorrow in Oslo: rain.",
         status="completed",  # how it ended (the wire's mcp_call item has no status)
     )
-    assert (failed.output, failed.error, failed.status) == (None, error, "failed")
+    assert (failed.output, failed.error, failed.status) == (None, CALL_ERROR, "failed")
     # A later version without the result (e.g. conversation.item.retrieved) keeps it.
     transport.push(_event("conversation.item.retrieved", item={**mcp_call_item("m1", None)}))
     await transport.settle()

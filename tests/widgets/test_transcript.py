@@ -204,7 +204,7 @@ async def test_hosted_mcp_calls_are_tool_rows_live_and_replayed(tmp_path) -> Non
     from rtnb import RealtimeAgent, RealtimeSession
     from rtnb.testing import ScriptedTransport
     from rtnb.widgets.record import ReplaySession, load, record
-    from tests.session.test_mcp import mcp_call_item, push_mcp_calls, weather_server
+    from tests.session.test_mcp import push_question_and_two_calls, weather_server
 
     transport = ScriptedTransport()
     agent = RealtimeAgent(name="Forecaster", tools=[weather_server()])
@@ -212,14 +212,7 @@ async def test_hosted_mcp_calls_are_tool_rows_live_and_replayed(tmp_path) -> Non
     recorder = record(session, tmp_path / "mcp.jsonl", audio=False)
     transcript = Transcript(session, interval=0.0)
     await session.connect()
-    transport.push(wire.item_added(wire.user_text_item("u1", "Forecast for Oslo?")))
-    error = {"type": "tool_execution_error", "message": "the city is unknown"}
-    push_mcp_calls(
-        transport,
-        "r1",
-        mcp_call_item("m1", "Tomorrow in Oslo: rain."),
-        mcp_call_item("m2", None, error),
-    )
+    push_question_and_two_calls(transport)
     transport.push(wire.item_added(wire.assistant_item("a1", "Rain in Oslo.", "completed"), "m2"))
     await until(lambda: "Rain in Oslo." in transcript.text and "m2" in transcript.entries)
     transcript.flush()
